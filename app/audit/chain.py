@@ -1,0 +1,73 @@
+"""The audit hash chain: canonical form of an event and its SHA-256 link."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def jsonable(value: Any) -> Any:
+    """Turn a value into plain JSON types, so what is stored is exactly what is hashed."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, Decimal)):
+        return str(value)
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+    return str(value)
+
+
+@dataclass(frozen=True)
+class EventContent:
+    at: datetime
+    actor_sub: str
+    actor_roles: list[str]
+    actor_force: str | None
+    force_id: str | None
+    action: str
+    entity_type: str
+    entity_id: str
+    changes: dict[str, Any]
+    request_id: str | None
+
+    def canonical(self) -> bytes:
+        doc = {
+            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "actor_sub": self.actor_sub,
+            "actor_roles": list(self.actor_roles),
+            "actor_force": self.actor_force,
+            "force_id": self.force_id,
+            "action": self.action,
+            "entity_type": self.entity_type,
+            "entity_id": self.entity_id,
+            "changes": self.changes,
+            "request_id": self.request_id,
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def link(prev_hash: str, content: EventContent) -> str:
+    digest = hashlib.sha256()
+    digest.update(prev_hash.encode())
+    digest.update(b"\n")
+    digest.update(content.canonical())
+    return digest.hexdigest()

@@ -1,0 +1,173 @@
+"""Recording audit events in the transaction of the change they describe.
+
+`record()` queues an event on the session; a `before_commit` hook writes every
+queued event as links of the hash chain just before the transaction commits.
+Writing last keeps the chain lock short and means no service can forget to
+write its events: a commit without them is impossible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit.chain import GENESIS, EventContent, jsonable, link
+from app.context import request_id_var
+from app.models import AuditEvent
+
+if TYPE_CHECKING:
+    from app.auth.principal import Principal
+
+_PENDING = "audit_pending"
+# Serialises chain writers on PostgreSQL for the rest of their transaction.
+CHAIN_LOCK_KEY = 7_243_001
+
+
+@dataclass(frozen=True)
+class Actor:
+    sub: str
+    roles: list[str]
+    force: str | None
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(sub=name, roles=[], force=None)
+
+
+def actor_of(principal: Principal | Actor) -> Actor:
+    if isinstance(principal, Actor):
+        return principal
+    return Actor(sub=principal.sub, roles=sorted(principal.roles), force=principal.force)
+
+
+def record(
+    session: AsyncSession | Session,
+    actor: Principal | Actor,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | str | int,
+    changes: dict[str, Any] | None = None,
+    *,
+    force_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Queue an audit event; it is written in this transaction, just before commit."""
+    who = actor_of(actor)
+    content = EventContent(
+        at=at or clock.now(),
+        actor_sub=who.sub,
+        actor_roles=list(who.roles),
+        actor_force=who.force,
+        force_id=str(force_id) if force_id else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        changes=jsonable(changes or {}),
+        request_id=request_id_var.get(),
+    )
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault(_PENDING, []).append(content)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """`{field: [old, new]}` for the fields that changed."""
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def _write_pending(session: Session) -> None:
+    pending: list[EventContent] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
+    prev = session.execute(
+        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    prev = prev or GENESIS
+    rows = []
+    for content in pending:
+        digest = link(prev, content)
+        rows.append(
+            {
+                "at": content.at,
+                "actor_sub": content.actor_sub,
+                "actor_roles": content.actor_roles,
+                "actor_force": content.actor_force,
+                "force_id": uuid.UUID(content.force_id) if content.force_id else None,
+                "action": content.action,
+                "entity_type": content.entity_type,
+                "entity_id": content.entity_id,
+                "changes": content.changes,
+                "request_id": content.request_id,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    for start in range(0, len(rows), 5000):
+        session.execute(sa.insert(AuditEvent), rows[start : start + 5000])
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def content_of(row: AuditEvent) -> EventContent:
+    return EventContent(
+        at=row.at,
+        actor_sub=row.actor_sub,
+        actor_roles=list(row.actor_roles or []),
+        actor_force=row.actor_force,
+        force_id=str(row.force_id) if row.force_id else None,
+        action=row.action,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        changes=row.changes or {},
+        request_id=row.request_id,
+    )
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events_checked: int
+    first_broken_id: int | None
+
+
+async def verify_chain(session: AsyncSession, batch: int = 5000) -> VerifyResult:
+    """Recompute every link in id order; name the first event whose link does not hold."""
+    prev = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        rows = (
+            await session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.id > last_id)
+                .order_by(AuditEvent.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return VerifyResult(ok=True, events_checked=checked, first_broken_id=None)
+        for row in rows:
+            checked += 1
+            if row.prev_hash != prev or link(prev, content_of(row)) != row.hash:
+                return VerifyResult(ok=False, events_checked=checked, first_broken_id=row.id)
+            prev = row.hash
+            last_id = row.id
+        session.expunge_all()

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that must never protect a real deployment.
+WEAK_SECRETS = {"", "secret", "changeme", "change-me", "registry", "password", "dev", "test"}
+DEMO_SECRET = "demo-only-secret-not-for-production-use-0000"
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    database_url: str = "sqlite:///./registry.db"
+    auth_mode: Literal["hs256", "oidc"] = "hs256"
+    jwt_secret: str = ""
+    jwt_issuer: str = "registry"
+    jwt_audience: str = "registry"
+    oidc_jwks_url: str | None = None
+    oidc_jwks_file: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    public_rate_limit: int = Field(default=120, ge=1)
+    # Demo mode allows the built-in secret; never set it in production.
+    demo_mode: bool = False
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL with the async driver the service uses for it."""
+        url = self.database_url
+        for prefix, driver in (
+            ("postgresql+asyncpg://", None),
+            ("postgresql+psycopg2://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite+aiosqlite://", None),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if url.startswith(prefix):
+                return url if driver is None else driver + url[len(prefix) :]
+        raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}")
+
+    def check_secret(self) -> None:
+        """Refuse to run with a secret an attacker could guess."""
+        if self.auth_mode != "hs256":
+            return
+        if self.demo_mode and self.jwt_secret in ("", DEMO_SECRET):
+            return
+        if self.jwt_secret == DEMO_SECRET:
+            raise ConfigError(
+                "REGISTRY_JWT_SECRET is the demo secret; set a random secret of at least "
+                f"{MIN_SECRET_LENGTH} characters (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)."
+            )
+        if self.jwt_secret.lower() in WEAK_SECRETS or len(self.jwt_secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "REGISTRY_JWT_SECRET is missing or weak: it must be at least "
+                f"{MIN_SECRET_LENGTH} random characters (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)."
+            )
+
+    @property
+    def effective_jwt_secret(self) -> str:
+        if self.demo_mode and not self.jwt_secret:
+            return DEMO_SECRET
+        return self.jwt_secret
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,31 @@
+"""Every table of the registry. Importing this package registers them all on Base.metadata."""
+
+from app.models.accounts import Account, AccountObjective, Attestation, Custodianship, LegalHold
+from app.models.activity import ActivityPeriod
+from app.models.audit import AuditEvent
+from app.models.base import Base
+from app.models.guidelines import Guideline, Signoff
+from app.models.idempotency import IdempotencyRecord
+from app.models.org import Force, Objective, Person, Unit
+from app.models.requests import ChecklistItem, Request, RequestDecision
+
+__all__ = [
+    "Account",
+    "AccountObjective",
+    "ActivityPeriod",
+    "Attestation",
+    "AuditEvent",
+    "Base",
+    "ChecklistItem",
+    "Custodianship",
+    "Force",
+    "Guideline",
+    "IdempotencyRecord",
+    "LegalHold",
+    "Objective",
+    "Person",
+    "Request",
+    "RequestDecision",
+    "Signoff",
+    "Unit",
+]

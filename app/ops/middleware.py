@@ -1,0 +1,108 @@
+"""One pure-ASGI middleware for every request: request id, body limits, metrics, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.context import request_id_var
+from app.errors import problem
+from app.ops.metrics import observe
+
+log = logging.getLogger("app.access")
+
+MAX_BODY = 1 << 20
+MAX_IMPORT_BODY = 20 << 20
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _limit_for(path: str) -> int:
+    return MAX_IMPORT_BODY if path.startswith("/api/v1/imports/") else MAX_BODY
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        status = 500
+        limit = _limit_for(scope["path"])
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            declared = headers.get(b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                await self._reject_too_large(send_wrapper, limit)
+                return
+            received = 0
+
+            async def receive_limited() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise HTTPException(413, f"The body is over {limit // (1 << 20)} MiB.")
+                return message
+
+            await self.app(scope, receive_limited, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            observe(scope["method"], template, status, elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    template,
+                    status,
+                    extra={"status": status, "ms": round(elapsed * 1000, 2)},
+                )
+            request_id_var.reset(token)
+
+    @staticmethod
+    async def _reject_too_large(send: Any, limit: int) -> None:
+        import json
+
+        body = json.dumps(
+            problem(
+                413,
+                "payload-too-large",
+                "Payload too large",
+                f"The body is over {limit // (1 << 20)} MiB.",
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,71 @@
+"""Keyset pagination: opaque cursors over a stable sort key, never OFFSET."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from fastapi import Query
+from pydantic import BaseModel
+
+from app.errors import ValidationFailed
+
+T = TypeVar("T")
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 200 (default 50).")
+]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="Opaque cursor from the previous page's `next_cursor`."),
+]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([str(v) if v is not None else None for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[str | None] | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        values = None
+    if (
+        not isinstance(values, list)
+        or len(values) != arity
+        or not all(v is None or isinstance(v, str) for v in values)
+    ):
+        raise ValidationFailed(
+            "The cursor is not one this service issued.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        )
+    return values
+
+
+def after(columns: Sequence[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """Rows strictly after `values` in ascending (columns...) order, as a row comparison."""
+    return sa.tuple_(*columns) > sa.tuple_(*[sa.literal(v) for v in values])
+
+
+def page_of(rows: Sequence[T], limit: int, key: Any) -> tuple[list[T], str | None]:
+    """Trim a `limit + 1` fetch to a page and the cursor for the next one."""
+    if len(rows) > limit:
+        items = list(rows[:limit])
+        return items, encode_cursor(key(items[-1]))
+    return list(rows), None

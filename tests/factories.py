@@ -1,0 +1,156 @@
+"""Factory functions: `await make_account(session, force, **overrides)`. Each commits."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.models import (
+    Account,
+    AccountObjective,
+    ActivityPeriod,
+    Custodianship,
+    Force,
+    Guideline,
+    Objective,
+    Person,
+    Signoff,
+    Unit,
+)
+
+_seq = itertools.count(1)
+
+
+def force_uuid(code: str) -> uuid.UUID:
+    # Stable per code, so a long-running test server's force cache stays right
+    # after the tables are emptied between tests.
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"registry-test-force:{code}")
+
+
+async def _save(session: AsyncSession, obj: Any) -> Any:
+    session.add(obj)
+    await session.commit()
+    return obj
+
+
+async def make_force(session: AsyncSession, code: str = "staffs", **kw: Any) -> Force:
+    kw.setdefault("name", f"{code.title()} Police")
+    return await _save(session, Force(id=force_uuid(code), code=code, **kw))
+
+
+async def make_unit(session: AsyncSession, force: Force, **kw: Any) -> Unit:
+    kw.setdefault("name", f"Unit {next(_seq)}")
+    kw.setdefault("kind", "neighbourhood_team")
+    return await _save(session, Unit(force_id=force.id, **kw))
+
+
+async def make_person(session: AsyncSession, force: Force, **kw: Any) -> Person:
+    n = next(_seq)
+    kw.setdefault("staff_id", f"S{n:05d}")
+    kw.setdefault("name", f"Person {n}")
+    kw.setdefault("email", f"person{n}@{force.code}.police.uk")
+    return await _save(session, Person(force_id=force.id, **kw))
+
+
+async def make_objective(session: AsyncSession, force: Force, **kw: Any) -> Objective:
+    n = next(_seq)
+    kw.setdefault("code", f"OBJ{n}")
+    kw.setdefault("title", f"Objective {n}")
+    return await _save(session, Objective(force_id=force.id, **kw))
+
+
+async def make_account(
+    session: AsyncSession,
+    force: Force,
+    *,
+    owner: Person | None = None,
+    editors: tuple[Person, ...] = (),
+    objectives: tuple[Objective, ...] = (),
+    since: datetime | None = None,
+    **kw: Any,
+) -> Account:
+    n = next(_seq)
+    kw.setdefault("platform", "x")
+    kw.setdefault("handle", f"{force.code[:6]}acct{n}")
+    kw.setdefault("url", f"https://x.com/{kw['handle']}")
+    kw.setdefault("display_name", f"Account {n}")
+    kw.setdefault("classification", "official")
+    kw.setdefault("status", "active")
+    if since is not None:
+        kw.setdefault("created_at", since)
+    account = Account(force_id=force.id, owner_id=owner.id if owner else None, **kw)
+    session.add(account)
+    await session.flush()
+    start = since or clock.now()
+    if owner is not None:
+        session.add(
+            Custodianship(
+                force_id=force.id,
+                account_id=account.id,
+                person_id=owner.id,
+                role="owner",
+                valid_from=start,
+            )
+        )
+    for editor in editors:
+        session.add(
+            Custodianship(
+                force_id=force.id,
+                account_id=account.id,
+                person_id=editor.id,
+                role="editor",
+                valid_from=start,
+            )
+        )
+    for objective in objectives:
+        session.add(AccountObjective(account_id=account.id, objective_id=objective.id))
+    await session.commit()
+    return account
+
+
+async def make_guideline(
+    session: AsyncSession, force: Force | None = None, **kw: Any
+) -> Guideline:
+    kw.setdefault("code", "social-media")
+    kw.setdefault("version", 1)
+    kw.setdefault("title", "Social media guidelines")
+    kw.setdefault("document_url", "https://intranet.example/guidelines.pdf")
+    kw.setdefault("sha256", hashlib.sha256(f"{kw['code']}{kw['version']}".encode()).hexdigest())
+    kw.setdefault("effective_from", clock.now() - timedelta(days=1))
+    return await _save(session, Guideline(force_id=force.id if force else None, **kw))
+
+
+async def sign(session: AsyncSession, person: Person, guideline: Guideline) -> Signoff:
+    return await _save(
+        session,
+        Signoff(
+            force_id=person.force_id,
+            guideline_id=guideline.id,
+            person_id=person.id,
+            version=guideline.version,
+            sha256=guideline.sha256,
+        ),
+    )
+
+
+async def make_activity(
+    session: AsyncSession, account: Account, start: date, end: date, **kw: Any
+) -> ActivityPeriod:
+    for field in ("original_posts", "reposts", "replies", "followers"):
+        kw.setdefault(field, 0)
+    return await _save(
+        session,
+        ActivityPeriod(
+            force_id=account.force_id,
+            account_id=account.id,
+            period_start=start,
+            period_end=end,
+            **kw,
+        ),
+    )
