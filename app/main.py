@@ -24,6 +24,7 @@ from app.forces.router import router as forces_router
 from app.guidelines.router import router as guidelines_router
 from app.holds.router import router as holds_router
 from app.imports.router import router as imports_router
+from app.me.router import router as me_router
 from app.migrate import head_revision
 from app.objectives.router import router as objectives_router
 from app.ops import logs
@@ -49,6 +50,7 @@ Errors are RFC 9457 `application/problem+json`.
 """
 
 DOMAIN_ROUTERS = (
+    me_router,
     forces_router,
     units_router,
     people_router,
