@@ -83,9 +83,12 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def _write_pending(session: Session) -> None:
-    pending: list[EventContent] = session.info.pop(_PENDING, [])
-    if not pending:
+    if not session.info.get(_PENDING):
         return
+    # before_commit runs ahead of the final flush: flush first so the events
+    # follow the rows they describe (and their foreign keys resolve).
+    session.flush()
+    pending: list[EventContent] = session.info.pop(_PENDING, [])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
     prev = session.execute(

@@ -1,0 +1,352 @@
+"""Bearer-token verification (SPEC §3): HS256 with a shared secret, or RS256/ES256 via JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import httpx
+from jose import jwk, jwt
+from jose.exceptions import ExpiredSignatureError
+
+from app.config import Settings
+from app.errors import Unauthorized
+
+NATIONAL_ROLES = frozenset({"auditor", "admin"})
+FORCE_ROLES = frozenset({"staff", "comms_admin", "psd", "collector"})
+KNOWN_ROLES = NATIONAL_ROLES | FORCE_ROLES
+
+MAX_TOKEN_CHARS = 8 * 1024
+LEEWAY = 30  # seconds, on exp / nbf / iat
+JWKS_MIN_REFRESH_INTERVAL = 60.0  # seconds between JWKS fetches
+JWKS_TIMEOUT = 5.0
+JWKS_MAX_BYTES = 1024 * 1024
+CACHE_MAX_ENTRIES = 10_000
+MIN_RSA_BITS = 2048
+HS256_ALGS = frozenset({"HS256"})
+OIDC_ALGS = frozenset({"RS256", "ES256"})
+REQUIRED_CLAIMS = ("exp", "sub", "aud", "iss")
+# jose only enforces what it is told: without require_aud a token with no `aud` passes.
+JOSE_OPTIONS = {f"require_{c}": True for c in REQUIRED_CLAIMS} | {
+    "require_iat": False,
+    "leeway": LEEWAY,
+}
+_JOSE_DETAILS = {
+    "Signature verification failed": "invalid signature",
+    **{f'required key "{c}"': f"missing claim: {c}" for c in REQUIRED_CLAIMS},
+    "Invalid audience": "invalid audience",
+    "Invalid issuer": "invalid issuer",
+    "(nbf)": "token not yet valid",
+    "Subject must be": "invalid subject",
+}
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_FORCE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    sub: str
+    name: str | None
+    roles: frozenset[str]  # only known roles are kept; may be empty (the route layer 403s)
+    force: str | None
+    exp: int
+    claims: dict[str, Any] = field(hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class _SigningKey:
+    kid: str | None
+    alg: str
+    key: Any  # a jose Key
+    fingerprint: str
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _construct(data: Any, alg: str) -> Any:
+    try:  # a jose Key object: jose never gets to parse key material (or a secret) as a JWK
+        key = jwk.construct(data, alg)
+        if alg == "RS256" and key.prepared_key.key_size < MIN_RSA_BITS:
+            return None
+    except Exception:  # a malformed JWKS entry is skipped, not fatal
+        return None
+    return key
+
+
+def _parse_jwks(raw: bytes, allowed: frozenset[str]) -> list[_SigningKey]:
+    """Usable public signing keys of the JWKS; unusable entries are skipped, not fatal."""
+    if len(raw) > JWKS_MAX_BYTES:
+        raise ValueError("JWKS too large")
+    doc = json.loads(raw)
+    if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
+        raise TypeError("not a JWKS")
+    keys: list[_SigningKey] = []
+    for entry in doc["keys"]:
+        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+            continue
+        ops = entry.get("key_ops")
+        if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+            continue
+        kid = entry.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            continue
+        if entry.get("kty") == "RSA":
+            alg, public = "RS256", {k: entry.get(k) for k in ("kty", "n", "e")}
+        elif entry.get("kty") == "EC" and entry.get("crv") == "P-256":
+            alg, public = "ES256", {k: entry.get(k) for k in ("kty", "crv", "x", "y")}
+        else:
+            continue
+        if alg not in allowed or entry.get("alg", alg) != alg:
+            continue
+        key = _construct(public, alg)  # public parameters only: never a leaked private JWK
+        if key is None:
+            continue
+        fingerprint = json.dumps([kid, alg, public], sort_keys=True)
+        keys.append(_SigningKey(kid, alg, key, fingerprint))
+    return keys
+
+
+class TokenVerifier:
+    """Verifies bearer tokens; `verify` raises only `Unauthorized`.
+
+    `http_client_factory` must return a fresh `httpx.AsyncClient` (it is closed after each
+    JWKS fetch); `clock` returns epoch seconds and drives expiry, caching and refresh limits.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client_factory: Callable[[], httpx.AsyncClient] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._client_factory = http_client_factory or (
+            lambda: httpx.AsyncClient(timeout=JWKS_TIMEOUT)
+        )
+        self._allowed = HS256_ALGS if settings.auth_mode == "hs256" else OIDC_ALGS
+        self._cache: dict[bytes, VerifiedToken] = {}
+        secret = settings.effective_jwt_secret if settings.auth_mode == "hs256" else ""
+        self._hmac_key = _construct(secret, "HS256") if secret else None  # None => 401
+        self._keys: list[_SigningKey] | None = None
+        self._last_fetch: float | None = None
+        self._last_fetch_failed = False
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    async def verify(self, token: str) -> VerifiedToken:
+        try:
+            return await self._verify(token)
+        except Unauthorized:
+            raise
+        except Exception:  # jose, ValueError, TypeError, binascii, httpx...
+            raise Unauthorized(detail="invalid token") from None
+
+    async def _verify(self, token: str) -> VerifiedToken:
+        if not isinstance(token, str) or not token:
+            raise Unauthorized(detail="missing token")
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthorized(detail="token too large")
+        parts = token.split(".")
+        if len(parts) == 5:
+            raise Unauthorized(detail="encrypted tokens are not accepted")
+        if len(parts) != 3 or not all(_B64URL.fullmatch(p) for p in parts):
+            raise Unauthorized(detail="malformed token")
+        try:
+            header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+        except ValueError:  # includes binascii.Error and UnicodeDecodeError
+            raise Unauthorized(detail="malformed token header") from None
+        if not isinstance(header, dict):
+            raise Unauthorized(detail="malformed token header")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._allowed:
+            raise Unauthorized(detail="token algorithm not accepted")
+        if "crit" in header:
+            raise Unauthorized(detail="unsupported token header")
+
+        now = self._clock()
+        cache_key = hashlib.sha256(token.encode("ascii")).digest()
+        hit = self._cache.get(cache_key)
+        if hit is not None:
+            if now < hit.exp:
+                return hit
+            del self._cache[cache_key]  # past exp: verify afresh, never served from cache
+
+        key = self._hmac_key if alg in HS256_ALGS else await self._key_for(header, alg)
+        if key is None:
+            raise Unauthorized(detail="signing keys unavailable")
+        claims = self._decode(token, key, alg)
+        verified = self._check_claims(claims, now)
+        if now < verified.exp:
+            if len(self._cache) >= CACHE_MAX_ENTRIES:
+                self._evict(now)
+            self._cache[cache_key] = verified
+        return verified
+
+    def _decode(self, token: str, key: Any, alg: str) -> dict[str, Any]:
+        s = self._settings
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
+                options=dict(JOSE_OPTIONS),
+            )
+        except ExpiredSignatureError:
+            raise Unauthorized(detail="token has expired") from None
+        except Exception as exc:  # jose's own fixed messages, never token text
+            msg = str(exc)
+            detail = next((d for pat, d in _JOSE_DETAILS.items() if pat in msg), "invalid token")
+            raise Unauthorized(detail=detail) from None
+
+    def _check_claims(self, claims: Any, now: float) -> VerifiedToken:
+        """Our own checks, on top of jose's, with the injected clock."""
+        s = self._settings
+        if not isinstance(claims, dict):
+            raise Unauthorized(detail="invalid token")
+        for name in REQUIRED_CLAIMS:
+            if name not in claims:
+                raise Unauthorized(detail=f"missing claim: {name}")
+        exp = claims["exp"]
+        if not _is_number(exp):
+            raise Unauthorized(detail="invalid claim: exp")
+        if exp + LEEWAY < now:
+            raise Unauthorized(detail="token has expired")
+        for name, text in (("nbf", "token not yet valid"), ("iat", "token issued in the future")):
+            if name in claims:
+                if not _is_number(claims[name]):
+                    raise Unauthorized(detail=f"invalid claim: {name}")
+                if claims[name] > now + LEEWAY:
+                    raise Unauthorized(detail=text)
+        aud = claims["aud"]
+        if s.jwt_audience not in ([aud] if isinstance(aud, str) else aud):  # jose checked types
+            raise Unauthorized(detail="invalid audience")
+        if claims["iss"] != s.jwt_issuer:
+            raise Unauthorized(detail="invalid issuer")
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub.strip():
+            raise Unauthorized(detail="invalid subject")
+        raw_roles = claims.get("roles")
+        if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+            raise Unauthorized(detail="invalid roles claim")
+        roles = frozenset(raw_roles) & KNOWN_ROLES
+        force = claims.get("force")
+        if force is not None and (not isinstance(force, str) or not _FORCE_RE.fullmatch(force)):
+            raise Unauthorized(detail="invalid force claim")
+        if force is None and roles & FORCE_ROLES:
+            raise Unauthorized(detail="missing force claim")
+        display = claims.get("name")
+        return VerifiedToken(
+            sub=sub,
+            name=display if isinstance(display, str) else None,
+            roles=roles,
+            force=force,
+            exp=int(exp),
+            claims=claims,
+        )
+
+    def _evict(self, now: float) -> None:
+        for k in [k for k, v in self._cache.items() if v.exp <= now]:
+            del self._cache[k]
+        while len(self._cache) >= CACHE_MAX_ENTRIES:
+            del self._cache[next(iter(self._cache))]  # oldest insertion first
+
+    # -- JWKS ------------------------------------------------------------------------------
+
+    async def _key_for(self, header: dict[str, Any], alg: str) -> Any:
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise Unauthorized(detail="malformed token header")
+        found = self._select(kid, alg)
+        if found is None:
+            await self._refresh()
+            found = self._select(kid, alg)
+        if found is None:
+            if self._keys is None or self._last_fetch_failed:
+                raise Unauthorized(detail="signing keys unavailable")
+            raise Unauthorized(detail="unknown signing key")
+        return found.key
+
+    def _select(self, kid: str | None, alg: str) -> _SigningKey | None:
+        candidates = [k for k in self._keys or () if k.alg == alg]
+        if kid is None:  # only unambiguous: exactly one key of the right type
+            return candidates[0] if len(candidates) == 1 else None
+        return next((k for k in candidates if k.kid == kid), None)
+
+    def _get_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
+
+    async def _refresh(self) -> None:
+        """Fetch the JWKS, at most once per JWKS_MIN_REFRESH_INTERVAL; failures keep old keys."""
+        async with self._get_lock():
+            now = self._clock()
+            if self._last_fetch is not None and now - self._last_fetch < JWKS_MIN_REFRESH_INTERVAL:
+                return  # includes concurrent waiters: the first one already fetched
+            self._last_fetch = now
+            try:
+                keys = _parse_jwks(await self._fetch_jwks(), self._allowed)
+            except Exception:  # unreachable, HTTP error, bad JSON...
+                self._last_fetch_failed = True
+                return
+            self._last_fetch_failed = False
+            old = None if self._keys is None else {k.fingerprint for k in self._keys}
+            if old != {k.fingerprint for k in keys}:
+                self._cache.clear()
+            self._keys = keys
+
+    async def _fetch_jwks(self) -> bytes:
+        s = self._settings
+        if s.oidc_jwks_url:
+            async with self._client_factory() as client:
+                resp = await client.get(s.oidc_jwks_url, timeout=JWKS_TIMEOUT)
+                resp.raise_for_status()
+                return resp.content
+        if s.oidc_jwks_file:
+            return await anyio.to_thread.run_sync(Path(s.oidc_jwks_file).read_bytes)
+        raise RuntimeError("no JWKS source configured")
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    sub: str,
+    roles: list[str] | tuple[str, ...] | frozenset[str],
+    force: str | None = None,
+    ttl: int = 3600,
+    name: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """An HS256 token for demos, tests and tooling. Reserved claims win over `extra`."""
+    if settings.auth_mode != "hs256":
+        raise ValueError("mint_token only works in hs256 mode; the IdP issues tokens in oidc mode")
+    secret = settings.effective_jwt_secret
+    if not secret:
+        raise ValueError("no JWT secret configured")
+    if ttl <= 0:
+        raise ValueError("ttl must be positive")
+    now = int(time.time())
+    claims: dict[str, Any] = {**(extra or {}), "sub": sub, "roles": sorted(roles), "iat": now}
+    claims |= {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "exp": now + int(ttl)}
+    claims |= {k: v for k, v in (("force", force), ("name", name)) if v is not None}
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,188 @@
+"""The `registry` command: run the service, manage its database, mint dev tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Social media account registry for UK police forces.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(import_app, name="import")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from app.config import ConfigError
+
+    try:
+        _settings().check_secret()
+    except ConfigError as exc:
+        _fail(f"Refusing to start: {exc}")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (production entry point; run `registry db upgrade` first)."""
+    _serve(host, port, workers)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database: Annotated[Path, typer.Option(help="SQLite file for the demo.")] = Path(
+        "registry-demo.db"
+    ),
+    keep: Annotated[bool, typer.Option(help="Keep an existing demo database.")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Load data, print tokens, exit.")
+    ] = False,
+) -> None:
+    """Embedded SQLite with demo data; prints a token for every role and serves on :8000."""
+    from app import migrate
+    from app.auth.tokens import mint_token
+    from app.demo import DEMO_CALLERS, load_demo
+
+    os.environ["REGISTRY_DEMO_MODE"] = "true"
+    os.environ["REGISTRY_DATABASE_URL"] = f"sqlite:///{database.resolve()}"
+    settings = _settings()
+    fresh = not (keep and database.exists())
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+    migrate.upgrade(settings.async_database_url)
+    if fresh:
+        asyncio.run(load_demo(settings))
+    typer.secho(f"Demo database: {database.resolve()}", fg=typer.colors.GREEN)
+    typer.echo("Tokens (valid 12 hours), use as 'Authorization: Bearer <token>':\n")
+    for caller in DEMO_CALLERS:
+        token = mint_token(
+            settings,
+            sub=caller["sub"],
+            roles=caller["roles"],
+            force=caller.get("force"),
+            name=caller["name"],
+            ttl=12 * 3600,
+        )
+        typer.echo(f"  {caller['label']:<28} {token}\n")
+    typer.echo(f"API docs: http://{host}:{port}/docs")
+    if not no_serve:
+        _serve(host, port, 1)
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option(help="Subject (the caller's identity).")],
+    role: Annotated[list[str], typer.Option(help="Role; repeat for several.")],
+    force: Annotated[str | None, typer.Option(help="Force code (not for national roles).")] = None,
+    ttl: Annotated[int, typer.Option(min=1, max=7 * 24 * 3600, help="Lifetime in seconds.")] = 3600,
+    name: Annotated[str | None, typer.Option(help="Display name claim.")] = None,
+) -> None:
+    """Mint a development token (HS256 mode only)."""
+    from app.auth.tokens import mint_token
+    from app.config import ConfigError
+
+    settings = _settings()
+    try:
+        settings.check_secret()
+        typer.echo(mint_token(settings, sub=sub, roles=role, force=force, ttl=ttl, name=name))
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default head)."""
+    from app import migrate
+
+    migrate.upgrade(_settings().async_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` empties the schema)."""
+    from app import migrate
+
+    migrate.downgrade(_settings().async_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the code's head."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app import migrate
+
+    async def _current() -> str | None:
+        engine = create_async_engine(_settings().async_database_url)
+        try:
+            async with engine.connect() as conn:
+                return await migrate.current_revision(conn)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"current: {asyncio.run(_current())}  head: {migrate.head_revision()}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 naming the first broken event."""
+    from app.audit.service import verify_chain
+    from app.db import Database
+
+    async def _verify():  # type: ignore[no-untyped-def]
+        db = Database(_settings())
+        try:
+            async with db.session(write=False) as session:
+                return await verify_chain(session)
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(_verify())
+    if result.ok:
+        typer.secho(f"audit chain intact: {result.events_checked} events", fg=typer.colors.GREEN)
+        return
+    typer.secho(
+        f"audit chain BROKEN at event {result.first_broken_id} "
+        f"({result.events_checked} events checked)",
+        fg=typer.colors.RED,
+        err=True,
+    )
+    raise typer.Exit(1)
