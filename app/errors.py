@@ -18,11 +18,13 @@ class AppError(Exception):
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+        # `code=` narrows a generic error (e.g. Forbidden(code="four-eyes")).
+        self.problem_code: str = extra.pop("code", None) or self.code
         self.extra = extra
         self.headers: dict[str, str] = {}
 
     def to_problem(self) -> dict[str, Any]:
-        return problem(self.status, self.code, self.title, self.detail, **self.extra)
+        return problem(self.status, self.problem_code, self.title, self.detail, **self.extra)
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -202,8 +204,8 @@ def install_handlers(app: Any) -> None:
         body = problem(503, "unavailable", "Service unavailable", "The database is busy; retry.")
         return problem_response(503, body, {"Retry-After": "1"})
 
-    async def unexpected(_request: Any, exc: Exception) -> Any:
-        rid = request_id_var.get()
+    async def unexpected(request: Any, exc: Exception) -> Any:
+        rid = request.scope.get("request_id") or request_id_var.get()
         log.error("unhandled error (request %s)", rid, exc_info=exc)
         body = problem(
             500,

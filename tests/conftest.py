@@ -97,12 +97,13 @@ async def _empty_all_tables(db: Database) -> None:
 
 @pytest.fixture(autouse=True)
 async def _isolation(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    uses_db = "db" in request.fixturenames
+    database = request.getfixturevalue("db") if uses_db else None
+    application = request.getfixturevalue("app") if uses_db else None
     yield
     clock.freeze(None)
-    if "db" in request.fixturenames or "client" in request.fixturenames:
-        database: Database = request.getfixturevalue("db")
+    if database is not None and application is not None:
         await _empty_all_tables(database)
-        application = request.getfixturevalue("app")
         application.state.forces = type(application.state.forces)()
         application.state.verifier.clear_cache()
 

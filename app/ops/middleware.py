@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -42,9 +43,13 @@ class RequestMiddleware:
         status = 500
         limit = _limit_for(scope["path"])
 
+        scope["request_id"] = rid
+        started = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
@@ -66,7 +71,23 @@ class RequestMiddleware:
                         raise HTTPException(413, f"The body is over {limit // (1 << 20)} MiB.")
                 return message
 
-            await self.app(scope, receive_limited, send_wrapper)
+            try:
+                await self.app(scope, receive_limited, send_wrapper)
+            except Exception:
+                # Unexpected: log it with the request id, answer without internals.
+                log.exception("unhandled error", extra={"path": scope["path"]})
+                if started:
+                    raise
+                await self._send_problem(
+                    send_wrapper,
+                    500,
+                    problem(
+                        500,
+                        "internal-error",
+                        "Internal server error",
+                        f"Something went wrong on our side. Quote request id {rid}.",
+                    ),
+                )
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -82,22 +103,20 @@ class RequestMiddleware:
                 )
             request_id_var.reset(token)
 
-    @staticmethod
-    async def _reject_too_large(send: Any, limit: int) -> None:
-        import json
+    @classmethod
+    async def _reject_too_large(cls, send: Any, limit: int) -> None:
+        body = problem(
+            413, "payload-too-large", "Payload too large", f"The body is over {limit >> 20} MiB."
+        )
+        await cls._send_problem(send, 413, body)
 
-        body = json.dumps(
-            problem(
-                413,
-                "payload-too-large",
-                "Payload too large",
-                f"The body is over {limit // (1 << 20)} MiB.",
-            )
-        ).encode()
+    @staticmethod
+    async def _send_problem(send: Any, status: int, doc: dict[str, Any]) -> None:
+        body = json.dumps(doc).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),
