@@ -294,7 +294,9 @@ async def test_a_unit_cannot_move_under_itself_or_its_descendants(client, tokens
     bottom = await make_unit(session, forces[0], name="Bottom", parent_id=middle.id)
     headers = {**tokens.headers("comms_admin"), "If-Match": '"v1"'}
     for parent in (top, middle, bottom):
-        r = await client.patch(f"{BASE}/{top.id}", json={"parent_id": str(parent.id)}, headers=headers)
+        r = await client.patch(
+            f"{BASE}/{top.id}", json={"parent_id": str(parent.id)}, headers=headers
+        )
         assert r.status_code == 422
         assert r.json()["code"] == "unit-cycle"
     r = await client.patch(f"{BASE}/{bottom.id}", json={"parent_id": str(top.id)}, headers=headers)
