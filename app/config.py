@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that must never protect a real deployment.
 WEAK_SECRETS = {"", "secret", "changeme", "change-me", "registry", "password", "dev", "test"}
@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "registry"
     oidc_jwks_url: str | None = None
     oidc_jwks_file: str | None = None
-    cors_origins: list[str] = Field(default_factory=list)
+    # Comma-separated in the environment (a JSON list works too).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
     public_rate_limit: int = Field(default=120, ge=1)
@@ -34,7 +35,11 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                import json
+
+                return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 

@@ -151,7 +151,9 @@ def _validation_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         loc = [part if isinstance(part, (str, int)) else str(part) for part in err.get("loc", ())]
-        out.append({"loc": loc, "msg": str(err.get("msg", "invalid"))[:500], "type": err.get("type")})
+        out.append(
+            {"loc": loc, "msg": str(err.get("msg", "invalid"))[:500], "type": err.get("type")}
+        )
     return out
 
 
@@ -175,9 +177,7 @@ def install_handlers(app: Any) -> None:
         if any(e["type"] == "json_invalid" for e in errors):
             body = problem(400, "malformed-json", "Malformed JSON", "The body is not valid JSON.")
             return problem_response(400, body)
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]
-        )
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
         body = problem(422, "validation-failed", "Invalid input", detail, errors=errors)
         return problem_response(422, body)
 

@@ -19,9 +19,7 @@ T = TypeVar("T")
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 
-Limit = Annotated[
-    int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 200 (default 50).")
-]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 200 (default 50).")]
 Cursor = Annotated[
     str | None,
     Query(max_length=512, description="Opaque cursor from the previous page's `next_cursor`."),

@@ -173,7 +173,7 @@ def live_server(settings: Settings, db: Database) -> Iterator[str]:
         "REGISTRY_LOG_LEVEL": "WARNING",
         "REGISTRY_PUBLIC_RATE_LIMIT": str(settings.public_rate_limit),
     }
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,

@@ -43,7 +43,9 @@ async def main(given: str) -> int:
     admin = None
     if url.startswith("postgresql"):
         name = f"registry_migcheck_{uuid.uuid4().hex[:8]}"
-        admin = create_async_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        admin = create_async_engine(
+            url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+        )
         async with admin.connect() as conn:
             await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         url = url.rsplit("/", 1)[0] + "/" + name

@@ -32,9 +32,7 @@ async def list_forces(
     )
 
 
-@router.post(
-    "", status_code=201, response_model=ForceRead, responses=errors(*AUTH_ERRORS, 409)
-)
+@router.post("", status_code=201, response_model=ForceRead, responses=errors(*AUTH_ERRORS, 409))
 async def create_force(
     body: ForceCreate, session: Session, principal: Admin, key: IdempotencyKey = None
 ) -> Response:
@@ -57,9 +55,7 @@ async def get_force(
     return ForceRead.model_validate(force)
 
 
-@router.patch(
-    "/{code}", response_model=ForceRead, responses=errors(*AUTH_ERRORS, 404, 412, 428)
-)
+@router.patch("/{code}", response_model=ForceRead, responses=errors(*AUTH_ERRORS, 404, 412, 428))
 async def update_force(
     code: str,
     body: ForceUpdate,

@@ -56,5 +56,7 @@ async def update(
     after = {f: getattr(force, f) for f in SETTINGS_FIELDS}
     changes = audit.diff(before, after)
     if changes:
-        audit.record(session, principal, "force.updated", "force", force.id, changes, force_id=force.id)
+        audit.record(
+            session, principal, "force.updated", "force", force.id, changes, force_id=force.id
+        )
     return force

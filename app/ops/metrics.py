@@ -3,7 +3,9 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 REQUESTS = Counter(
-    "registry_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+    "registry_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
 )
 LATENCY = Histogram(
     "registry_http_request_duration_seconds",

@@ -18,6 +18,7 @@ from app.ops.metrics import observe
 
 log = logging.getLogger("app.access")
 
+API_PREFIX = "/api/v1"
 MAX_BODY = 1 << 20
 MAX_IMPORT_BODY = 20 << 20
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -92,6 +93,9 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
+            # Routes of included routers carry their own path, without the API prefix.
+            if scope["path"].startswith(API_PREFIX) and not template.startswith(API_PREFIX):
+                template = API_PREFIX + template
             observe(scope["method"], template, status, elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info(

@@ -21,7 +21,7 @@ def assert_problem(response: httpx.Response, status: int, code: str | None = Non
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert PROBLEM_KEYS <= body.keys()
+    assert body.keys() >= PROBLEM_KEYS
     assert body["status"] == status
     if code is not None:
         assert body["code"] == code

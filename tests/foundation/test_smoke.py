@@ -5,8 +5,9 @@ from tests.factories import make_force
 
 async def test_admin_creates_a_force_and_the_audit_chain_verifies(client, tokens, session):
     admin = tokens.headers("admin", force=None)
-    r = await client.post("/api/v1/forces", json={"code": "staffs", "name": "Staffordshire"},
-                          headers=admin)
+    r = await client.post(
+        "/api/v1/forces", json={"code": "staffs", "name": "Staffordshire"}, headers=admin
+    )
     assert r.status_code == 201, r.text
     assert r.headers["location"] == "/api/v1/forces/staffs"
     r = await client.get("/api/v1/audit/verify", headers=admin)
