@@ -186,3 +186,7 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()
