@@ -1,0 +1,246 @@
+"""Bulk account import (SPEC §4 `imports`): every row or none.
+
+Rows are checked with set lookups against what the file names (people by staff id, units
+by name, objectives by code, live accounts by platform and handle, loaded in chunks), then
+written with a few multi-row INSERTs. One audit event per created account.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.auth.principal import Principal
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.imports.parsing import Errors, Row, parse
+from app.imports.schemas import ImportResult
+from app.models import Account, AccountObjective, Custodianship, Force, Objective, Person, Unit
+from app.models.enums import RELEASED_STATUSES
+
+CHUNK = 1000
+
+
+class ImportRejected(ValidationFailed):
+    code = "import-rejected"
+    title = "The import was refused; nothing was imported"
+
+
+class DuplicateAccount(Conflict):
+    code = "duplicate-account"
+    title = "Account already registered"
+
+
+class UnsupportedMediaType(AppError):
+    code = "unsupported-media-type"
+    status = 415
+    title = "Unsupported media type"
+
+
+class ImportForceNotFound(NotFound):
+    code = "force-not-found"
+
+
+async def import_force_id(
+    session: AsyncSession, principal: Principal, force_code: str | None
+) -> uuid.UUID:
+    """The force the rows go into: the caller's own, or the one a national caller names."""
+    if not principal.is_national:
+        if force_code is not None and force_code != principal.force:
+            raise ValidationFailed(
+                "Force-scoped callers import only into their own force.",
+                errors=[{"loc": ["query", "force"], "msg": "must be your own force or omitted"}],
+            )
+        assert principal.force_id is not None
+        return principal.force_id
+    if force_code is None:
+        raise ValidationFailed(
+            "Name the force to import into.",
+            errors=[{"loc": ["query", "force"], "msg": "required for national roles"}],
+        )
+    found = await session.scalar(sa.select(Force.id).where(Force.code == force_code))
+    if found is None:
+        raise ImportForceNotFound(f"No force with code {force_code!r}.")
+    return found
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _by_key(
+    session: AsyncSession, key: Any, columns: tuple[Any, ...], where: Any, wanted: set[str]
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for batch in _chunks(sorted(wanted)):
+        rows = await session.execute(sa.select(key, *columns).where(where, key.in_(batch)))
+        found.update({row[0]: row for row in rows})
+    return found
+
+
+async def _registered(session: AsyncSession, rows: list[Row]) -> set[tuple[str, str]]:
+    """(platform, handle) pairs of the file that a live account already holds, any force."""
+    by_platform: dict[str, set[str]] = {}
+    for row in rows:
+        by_platform.setdefault(row.platform, set()).add(row.handle)
+    taken: set[tuple[str, str]] = set()
+    for platform, handles in by_platform.items():
+        for batch in _chunks(sorted(handles)):
+            found = await session.scalars(
+                sa.select(Account.handle).where(
+                    Account.platform == platform,
+                    Account.handle.in_(batch),
+                    Account.status.not_in(RELEASED_STATUSES),
+                )
+            )
+            taken.update((platform, handle) for handle in found)
+    return taken
+
+
+async def _resolved(
+    session: AsyncSession, force_id: uuid.UUID, rows: list[Row], errors: Errors
+) -> list[tuple[Row, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]]:
+    """Each good row with its owner id, unit id and objective ids; errors for the rest."""
+    people = await _by_key(
+        session, Person.staff_id, (Person.id, Person.status), Person.force_id == force_id,
+        {r.owner_staff_id for r in rows if r.owner_staff_id},
+    )  # fmt: skip
+    units = await _by_key(
+        session, Unit.name, (Unit.id,), Unit.force_id == force_id, {r.unit for r in rows if r.unit}
+    )
+    objectives = await _by_key(
+        session, Objective.code, (Objective.id, Objective.active),
+        Objective.force_id == force_id, {c for r in rows for c in r.objectives},
+    )  # fmt: skip
+    taken = await _registered(session, rows)
+    good = []
+    for row in rows:
+        before = errors.count
+        owner = people.get(row.owner_staff_id) if row.owner_staff_id else None
+        if row.owner_staff_id and owner is None:
+            errors.add(
+                row.line, "owner_staff_id", f"No person with staff id {row.owner_staff_id!r}."
+            )
+        elif owner is not None and owner.status != "active":
+            errors.add(row.line, "owner_staff_id", f"{row.owner_staff_id!r} has left the force.")
+        unit = units.get(row.unit) if row.unit else None
+        if row.unit and unit is None:
+            errors.add(row.line, "unit", f"No unit named {row.unit!r}.")
+        objective_ids = []
+        for code in row.objectives:
+            found = objectives.get(code)
+            if found is None or not found.active:
+                errors.add(row.line, "objectives", f"No active objective with code {code!r}.")
+            else:
+                objective_ids.append(found.id)
+        if (row.platform, row.handle) in taken:
+            errors.add(row.line, "handle", f"{row.platform}/{row.handle} is already registered.")
+        if errors.count == before:
+            good.append(
+                (row, owner.id if owner else None, unit.id if unit else None, objective_ids)
+            )
+    return good
+
+
+async def import_accounts(
+    session: AsyncSession,
+    principal_or_actor: Principal | Actor,
+    force_id: uuid.UUID,
+    csv_bytes: bytes,
+    dry_run: bool,
+) -> ImportResult:
+    """Check every row; if all pass (and not a dry run) create them all. Flushes only.
+
+    Raises ImportRejected (422, `errors: [{line, field, msg}]`) when any row is bad,
+    DuplicateAccount (409) when a concurrent registration takes a handle first.
+    """
+    review_days = await session.scalar(
+        sa.select(Force.review_interval_days).where(Force.id == force_id)
+    )
+    if review_days is None:
+        raise ImportForceNotFound("No such force.")
+    errors = Errors()
+    rows = parse(csv_bytes, errors)
+    good = await _resolved(session, force_id, rows, errors) if rows else []
+    if errors:
+        shown = len(errors.items)
+        detail = f"{errors.count} problem(s) in {len(errors.bad_lines)} line(s)"
+        detail += f"; the first {shown} are listed." if shown < errors.count else "."
+        listed = sorted(errors.items, key=lambda e: e["line"])
+        raise ImportRejected(detail, errors=listed, error_count=errors.count)
+    if not dry_run and good:
+        await _write(session, principal_or_actor, force_id, good, review_days)
+    return ImportResult(created=len(good))
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Principal | Actor,
+    force_id: uuid.UUID,
+    good: list[tuple[Row, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]],
+    review_days: int,
+) -> None:
+    now = clock.now()
+    review_due_on = now.date() + timedelta(days=review_days)
+    accounts, custodians, links = [], [], []
+    for row, owner_id, unit_id, objective_ids in good:
+        account_id = uuid.uuid4()
+        fields = {
+            "platform": row.platform,
+            "handle": row.handle,
+            "url": row.url,
+            "display_name": row.display_name,
+            "classification": row.classification,
+            "status": row.status,
+            "is_anonymous": row.is_anonymous,
+            "unit_id": unit_id,
+            "owner_id": owner_id,
+            "review_due_on": review_due_on,
+        }
+        accounts.append(
+            {"id": account_id, "force_id": force_id, "platform_account_id": None,
+             "last_post_at": None, "legal_hold": False, "version": 1,
+             "created_at": now, "updated_at": now, **fields}
+        )  # fmt: skip
+        if owner_id is not None:
+            custodians.append(
+                {"id": uuid.uuid4(), "force_id": force_id, "account_id": account_id,
+                 "person_id": owner_id, "role": "owner", "valid_from": now, "valid_to": None}
+            )  # fmt: skip
+        links.extend({"account_id": account_id, "objective_id": o} for o in objective_ids)
+        changes = audit.diff({}, {**fields, "objectives": [str(o) for o in objective_ids]})
+        audit.record(
+            session, actor, "account.imported", "account", account_id, changes,
+            force_id=force_id, at=now,
+        )  # fmt: skip
+    try:
+        for table, batch_rows in (
+            (Account.__table__, accounts),
+            (Custodianship.__table__, custodians),
+            (AccountObjective.__table__, links),
+        ):
+            for batch in _chunks(batch_rows):
+                await session.execute(sa.insert(table), batch)
+    except IntegrityError as exc:
+        message = str(exc.orig)
+        if "uq_accounts_live_platform_handle" in message or "accounts.platform" in message:
+            raise DuplicateAccount(
+                "Another registration took one of these handles while the file was imported; "
+                "nothing was imported. Retry to see which."
+            ) from None
+        raise
