@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from app.models import Person
 from app.schemas import ForceCode, Input, Name, Output, ShortText
@@ -13,17 +14,25 @@ StaffId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
-# A pragmatic address check: one @, a non-empty local part of at most 64 characters
-# without spaces, a dotted domain of letters, digits and hyphens; 254 in all (RFC 5321).
+# A pragmatic address check: one @, a local part of at most 64 characters without
+# spaces, a dotted domain of letters, digits and hyphens; 254 in all (RFC 5321).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
 Email = Annotated[
     str,
-    StringConstraints(
-        max_length=254,
-        pattern=(
-            r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
-            r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
-        ),
-    ),
+    StringConstraints(max_length=254),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
 ]
 PersonStatus = Literal["active", "left"]
 
