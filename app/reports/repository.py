@@ -1,0 +1,140 @@
+"""Report queries: aggregates in SQL, flags as the compliance module's SQL expressions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.deps import force_filter
+from app.auth.principal import Principal
+from app.compliance.flags import flag_expression
+from app.models import Account, Force, Person
+from app.models.enums import FLAGS, RELEASED_STATUSES
+
+
+def live() -> sa.ColumnElement[bool]:
+    return Account.status.not_in(RELEASED_STATUSES)
+
+
+def _flag(flag: str, now: datetime) -> sa.ColumnElement[bool]:
+    # Only live accounts raise flags here; CASE also spares the (correlated) flag
+    # subqueries for the closed ones. NULL (an unknown) counts as not raised.
+    return sa.case(
+        (live(), sa.func.coalesce(flag_expression(flag, now), sa.false())), else_=sa.false()
+    )
+
+
+def _scope(principal: Principal, force_id: uuid.UUID | None) -> list[sa.ColumnElement[bool]]:
+    clauses = [force_filter(principal, Account.force_id)]
+    if force_id is not None:
+        clauses.append(Account.force_id == force_id)
+    return clauses
+
+
+async def forces_in_scope(
+    session: AsyncSession, principal: Principal, force_id: uuid.UUID | None
+) -> list[Any]:
+    query = sa.select(Force.id, Force.code, Force.name).where(force_filter(principal, Force.id))
+    if force_id is not None:
+        query = query.where(Force.id == force_id)
+    return list((await session.execute(query.order_by(Force.code))).all())
+
+
+async def summary_groups(
+    session: AsyncSession, principal: Principal, force_id: uuid.UUID | None, now: datetime
+) -> Sequence[Any]:
+    """One row per (force, platform, classification, status) with flag and clean-live sums.
+
+    The flags are computed once per account in a CTE (materialised on PostgreSQL, so the
+    correlated flag subqueries are not evaluated twice), then summed per group.
+    """
+    flagged = (
+        sa.select(
+            Account.force_id,
+            Account.platform,
+            Account.classification,
+            Account.status,
+            *[_flag(f, now).label(f) for f in FLAGS],
+        )
+        .select_from(Account)
+        .join(Force, Force.id == Account.force_id)
+        .where(*_scope(principal, force_id))
+        .cte("flagged")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    c = flagged.c
+    is_live = c.status.not_in(RELEASED_STATUSES)
+    clean = sa.and_(is_live, sa.not_(sa.or_(*[c[f] for f in FLAGS])))
+    keys = (c.force_id, c.platform, c.classification, c.status)
+
+    def count_if(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.sum(sa.case((cond, 1), else_=0))
+
+    query = sa.select(
+        *keys,
+        sa.func.count().label("n"),
+        *[count_if(c[f]).label(f) for f in FLAGS],
+        count_if(clean).label("clean"),
+    ).group_by(*keys)
+    return (await session.execute(query)).all()
+
+
+def _flag_filter(flag: str | None, now: datetime) -> sa.ColumnElement[bool]:
+    if flag is not None:
+        return _flag(flag, now)
+    return sa.or_(*[_flag(f, now) for f in FLAGS])
+
+
+async def flagged_accounts(
+    session: AsyncSession,
+    principal: Principal,
+    force_id: uuid.UUID | None,
+    now: datetime,
+    *,
+    flag: str | None,
+    after_id: uuid.UUID | None,
+    limit: int,
+) -> Sequence[Any]:
+    """Live accounts raising `flag` (or any flag), in id order, from after `after_id`."""
+    query = (
+        sa.select(
+            Account.id,
+            Force.code.label("force"),
+            Account.platform,
+            Account.handle,
+            Account.url,
+            Account.display_name,
+            Account.classification,
+            Account.status,
+            Account.owner_id,
+            Person.name.label("owner_name"),
+            Person.status.label("owner_status"),
+            Account.review_due_on,
+            Account.last_post_at,
+            Account.created_at,
+            *[_flag(f, now).label(f"flag_{f}") for f in FLAGS],
+        )
+        .select_from(Account)
+        .join(Force, Force.id == Account.force_id)
+        .outerjoin(Person, Person.id == Account.owner_id)
+        .where(*_scope(principal, force_id), live(), _flag_filter(flag, now))
+        .order_by(Account.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(Account.id > after_id)
+    return (await session.execute(query)).all()
+
+
+async def dormancy_days(session: AsyncSession, codes: set[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = await session.execute(
+        sa.select(Force.code, Force.dormancy_days).where(Force.code.in_(codes))
+    )
+    return {row.code: row.dormancy_days for row in rows}

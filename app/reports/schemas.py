@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import Field
+
+from app.schemas import Output, PersonRef
+
+
+class ForceSummary(Output):
+    force: str = Field(description="The force's code.")
+    name: str
+    total: int = Field(description="Every account record in the force, whatever its status.")
+    live: int = Field(description="Accounts that are not decommissioned or rejected.")
+    by_platform: dict[str, int] = Field(description="All records, per platform.")
+    by_classification: dict[str, int] = Field(description="All records, per classification.")
+    by_status: dict[str, int] = Field(description="All records, per status.")
+    by_flag: dict[str, int] = Field(description="Live accounts raising each flag.")
+    compliance_rate: float | None = Field(
+        description="Share of live accounts that raise no flag (0 to 1, four decimals); "
+        "null when the force has no live account."
+    )
+
+
+class SummaryRead(Output):
+    forces: list[ForceSummary]
+
+
+class ComplianceItem(Output):
+    id: uuid.UUID
+    force: str
+    platform: str
+    handle: str
+    url: str
+    display_name: str
+    classification: str
+    status: str
+    owner: PersonRef | None
+    review_due_on: date | None
+    last_post_at: datetime | None
+    flags: list[str]
+    why: dict[str, str] = Field(description="A short reason per raised flag.")

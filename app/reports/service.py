@@ -1,0 +1,210 @@
+"""Reports (SPEC §4): per-force counts and the compliance list.
+
+Decisions, also stated in the OpenAPI description:
+- `total`, `by_platform`, `by_classification` and `by_status` count every record in scope,
+  decommissioned and rejected ones included (their history is part of the registry).
+- Flags are counted for live accounts only (not decommissioned or rejected): a closed
+  account needs no action. `compliance_rate` = live accounts raising no flag / live
+  accounts, null when a force has none. The compliance list holds live flagged accounts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.auth.deps import scope_force_id
+from app.auth.principal import Principal
+from app.db import Database
+from app.errors import ValidationFailed
+from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS, RELEASED_STATUSES
+from app.reports import repository
+from app.reports.schemas import ComplianceItem, ForceSummary
+from app.schemas import PersonRef
+
+CSV_CHUNK = 1000
+
+
+async def summary(
+    session: AsyncSession, principal: Principal, force_code: str | None
+) -> list[ForceSummary]:
+    force_id = await scope_force_id(session, principal, force_code)
+    forces = await repository.forces_in_scope(session, principal, force_id)
+    groups = await repository.summary_groups(session, principal, force_id, clock.now())
+    rows: dict[uuid.UUID, dict[str, Any]] = {
+        f.id: {
+            "force": f.code,
+            "name": f.name,
+            "total": 0,
+            "live": 0,
+            "clean": 0,
+            "by_platform": dict.fromkeys(PLATFORMS, 0),
+            "by_classification": dict.fromkeys(CLASSIFICATIONS, 0),
+            "by_status": dict.fromkeys(ACCOUNT_STATUSES, 0),
+            "by_flag": dict.fromkeys(FLAGS, 0),
+        }
+        for f in forces
+    }
+    # At most forces x 13 x 3 x 6 groups: folding them here is not a loop over accounts.
+    for g in groups:
+        row = rows.get(g.force_id)
+        if row is None:
+            continue
+        n = int(g.n)
+        row["total"] += n
+        if g.status not in RELEASED_STATUSES:
+            row["live"] += n
+        row["clean"] += int(g.clean or 0)
+        row["by_platform"][g.platform] += n
+        row["by_classification"][g.classification] += n
+        row["by_status"][g.status] += n
+        for flag in FLAGS:
+            row["by_flag"][flag] += int(getattr(g, flag) or 0)
+    out = []
+    for row in rows.values():
+        clean, live = row.pop("clean"), row["live"]
+        rate = round(clean / live, 4) if live else None
+        out.append(ForceSummary(**row, compliance_rate=rate))
+    return out
+
+
+def _check_flag(flag: str | None) -> None:
+    if flag is not None and flag not in FLAGS:
+        raise ValidationFailed(
+            f"Unknown flag {flag!r}.",
+            errors=[{"loc": ["query", "flag"], "msg": f"must be one of: {', '.join(FLAGS)}"}],
+        )
+
+
+def _after(cursor: list[str | None] | None) -> uuid.UUID | None:
+    if not cursor:
+        return None
+    try:
+        return uuid.UUID(cursor[0] or "")
+    except ValueError:
+        raise ValidationFailed(
+            "The cursor is not one this service issued.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        ) from None
+
+
+def _why(flag: str, row: Any, dormancy: dict[str, int]) -> str:
+    if flag == "dormant":
+        days = dormancy.get(row.force, 90)
+        if row.last_post_at is None:
+            return f"Never posted; registered on {row.created_at.date()} (limit {days} days)."
+        return f"No post since {row.last_post_at.date()} (limit {days} days)."
+    if flag == "orphaned":
+        return "It has no owner." if row.owner_id is None else "Its owner has left."
+    if flag == "review_overdue" and row.review_due_on is not None:
+        return f"Its review was due on {row.review_due_on}."
+    return _WHY[flag]
+
+
+_WHY = {
+    "broadcast_only": "Replies were under 5 % of its items over the last 90 days.",
+    "repost_heavy": "Reposts were 80 % or more of its items over the last 90 days.",
+    "guidelines_outstanding": "Its owner or an editor has not signed the current guidelines.",
+    "no_strategy_link": "It is linked to no active strategy objective.",
+    "review_overdue": "Its review is overdue.",
+    "unsanctioned": "An unofficial account that is active.",
+}
+
+
+def _sees_operator(principal: Principal, classification: str) -> bool:
+    # Auditors see unofficial accounts with their operators redacted (SPEC §3).
+    return classification != "unofficial" or principal.has("admin", "comms_admin", "psd")
+
+
+async def _items(
+    session: AsyncSession, principal: Principal, rows: Sequence[Any]
+) -> list[ComplianceItem]:
+    dormancy = await repository.dormancy_days(session, {r.force for r in rows})
+    explained = await _explained(session, [r.id for r in rows])
+    items = []
+    for r in rows:
+        flags = [f for f in FLAGS if getattr(r, f"flag_{f}")]
+        given = explained.get(r.id, {})
+        owner = None
+        if r.owner_id is not None:
+            name = r.owner_name if _sees_operator(principal, r.classification) else None
+            owner = PersonRef(id=r.owner_id, name=name)
+        items.append(
+            ComplianceItem(
+                id=r.id,
+                force=r.force,
+                platform=r.platform,
+                handle=r.handle,
+                url=r.url,
+                display_name=r.display_name,
+                classification=r.classification,
+                status=r.status,
+                owner=owner,
+                review_due_on=r.review_due_on,
+                last_post_at=r.last_post_at,
+                flags=flags,
+                why={f: given.get(f) or _why(f, r, dormancy) for f in flags},
+            )
+        )
+    return items
+
+
+async def _explained(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, str]]:
+    """Reasons from the compliance module where it gives them; ours fill the gaps."""
+    return {}
+
+
+async def compliance_page(
+    session: AsyncSession,
+    principal: Principal,
+    force_code: str | None,
+    flag: str | None,
+    cursor: list[str | None] | None,
+    limit: int,
+) -> tuple[list[ComplianceItem], uuid.UUID | None]:
+    _check_flag(flag)
+    force_id = await scope_force_id(session, principal, force_code)
+    rows = await repository.flagged_accounts(
+        session, principal, force_id, clock.now(), flag=flag, after_id=_after(cursor),
+        limit=limit + 1,
+    )  # fmt: skip
+    more = len(rows) > limit
+    items = await _items(session, principal, rows[:limit])
+    return items, (items[-1].id if more else None)
+
+
+async def compliance_scope(
+    session: AsyncSession, principal: Principal, force_code: str | None, flag: str | None
+) -> uuid.UUID | None:
+    """Check the inputs of a CSV export up front (errors before the stream starts)."""
+    _check_flag(flag)
+    return await scope_force_id(session, principal, force_code)
+
+
+async def compliance_stream(
+    db: Database, principal: Principal, force_id: uuid.UUID | None, flag: str | None
+) -> AsyncIterator[list[ComplianceItem]]:
+    """Every flagged account in scope, in chunks, each read in its own short transaction.
+
+    The request's session is closed before the response streams, so this opens its own.
+    """
+    now: datetime = clock.now()
+    after: uuid.UUID | None = None
+    while True:
+        async with db.session(write=False) as session:
+            rows = await repository.flagged_accounts(
+                session, principal, force_id, now, flag=flag, after_id=after, limit=CSV_CHUNK
+            )
+            items = await _items(session, principal, rows)
+        if items:
+            yield items
+        if len(rows) < CSV_CHUNK:
+            return
+        after = rows[-1].id
