@@ -15,19 +15,20 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     return force_filter(principal, Objective.force_id)
 
 
-def _with_code() -> sa.Select[tuple[Objective, str]]:
-    return sa.select(Objective, Force.code).join(Force, Force.id == Objective.force_id)
-
-
 async def get(
     session: AsyncSession, principal: Principal, objective_id: uuid.UUID
 ) -> tuple[Objective, str] | None:
     row = (
         await session.execute(
-            _with_code().where(Objective.id == objective_id, visible_to(principal))
+            sa.select(Objective, Force.code)
+            .join(Force, Force.id == Objective.force_id)
+            .where(Objective.id == objective_id, visible_to(principal))
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        return None
+    objective, code = row
+    return objective, code
 
 
 async def page(
@@ -40,7 +41,11 @@ async def page(
     limit: int,
 ) -> list[tuple[Objective, str]]:
     """Objectives in (force, code) order — the unique key, so the order is total and indexed."""
-    query = _with_code().where(visible_to(principal))
+    query = (
+        sa.select(Objective, Force.code)
+        .join(Force, Force.id == Objective.force_id)
+        .where(visible_to(principal))
+    )
     if force_id is not None:
         query = query.where(Objective.force_id == force_id)
     if active is not None:
@@ -48,7 +53,7 @@ async def page(
     if after is not None:
         query = query.where(after_key((Objective.force_id, Objective.code), after))
     query = query.order_by(Objective.force_id, Objective.code).limit(limit + 1)
-    return [(row[0], row[1]) for row in await session.execute(query)]
+    return [(objective, code) for objective, code in await session.execute(query)]
 
 
 async def code_taken(

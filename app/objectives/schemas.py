@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
 
@@ -20,9 +21,9 @@ class ObjectiveCreate(Input):
 
 class ObjectiveUpdate(Input):
     # Omitted is "unchanged"; an explicit null is refused.
-    code: Code = Field(default=None)
-    title: Name = Field(default=None)
-    active: bool = Field(default=None)
+    code: Annotated[Code, Field(default=None)]
+    title: Annotated[Name, Field(default=None)]
+    active: Annotated[bool, Field(default=None)]
 
 
 class ObjectiveRead(Output):

@@ -17,10 +17,6 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     return force_filter(principal, Person.force_id)
 
 
-def _with_code() -> sa.Select[tuple[Person, str]]:
-    return sa.select(Person, Force.code).join(Force, Force.id == Person.force_id)
-
-
 def _like_escaped(text: str) -> str:
     r"""`%` and `_` in a search are literal characters, not wildcards (escape char `\`)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -39,9 +35,16 @@ async def get(
     session: AsyncSession, principal: Principal, person_id: uuid.UUID
 ) -> tuple[Person, str] | None:
     row = (
-        await session.execute(_with_code().where(Person.id == person_id, visible_to(principal)))
+        await session.execute(
+            sa.select(Person, Force.code)
+            .join(Force, Force.id == Person.force_id)
+            .where(Person.id == person_id, visible_to(principal))
+        )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        return None
+    person, code = row
+    return person, code
 
 
 async def page(
@@ -52,7 +55,11 @@ async def page(
     limit: int,
 ) -> list[tuple[Person, str]]:
     """People in (force, staff_id) order — the unique key, so the order is total and indexed."""
-    query = _with_code().where(visible_to(principal))
+    query = (
+        sa.select(Person, Force.code)
+        .join(Force, Force.id == Person.force_id)
+        .where(visible_to(principal))
+    )
     if where.force_id is not None:
         query = query.where(Person.force_id == where.force_id)
     if where.status is not None:
@@ -70,7 +77,7 @@ async def page(
     if after is not None:
         query = query.where(after_key((Person.force_id, Person.staff_id), after))
     query = query.order_by(Person.force_id, Person.staff_id).limit(limit + 1)
-    return [(row[0], row[1]) for row in await session.execute(query)]
+    return [(person, code) for person, code in await session.execute(query)]
 
 
 async def staff_id_taken(

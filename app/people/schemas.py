@@ -55,8 +55,8 @@ class PersonUpdate(Input):
     """Descriptive fields only: leaving is `POST /people/{id}/leave`, never a PATCH."""
 
     # Omitted is "unchanged"; an explicit null is refused for fields a person must have.
-    staff_id: StaffId = Field(default=None)
-    name: Name = Field(default=None)
+    staff_id: Annotated[StaffId, Field(default=None)]
+    name: Annotated[Name, Field(default=None)]
     email: Email | None = None
     subject: Subject | None = None
     job_title: ShortText | None = None

@@ -16,17 +16,20 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     return force_filter(principal, Unit.force_id)
 
 
-def _with_code() -> sa.Select[tuple[Unit, str]]:
-    return sa.select(Unit, Force.code).join(Force, Force.id == Unit.force_id)
-
-
 async def get(
     session: AsyncSession, principal: Principal, unit_id: uuid.UUID
 ) -> tuple[Unit, str] | None:
     row = (
-        await session.execute(_with_code().where(Unit.id == unit_id, visible_to(principal)))
+        await session.execute(
+            sa.select(Unit, Force.code)
+            .join(Force, Force.id == Unit.force_id)
+            .where(Unit.id == unit_id, visible_to(principal))
+        )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        return None
+    unit, code = row
+    return unit, code
 
 
 async def page(
@@ -38,13 +41,17 @@ async def page(
     limit: int,
 ) -> list[tuple[Unit, str]]:
     """Units in (force, name) order — the unique key, so the order is total and indexed."""
-    query = _with_code().where(visible_to(principal))
+    query = (
+        sa.select(Unit, Force.code)
+        .join(Force, Force.id == Unit.force_id)
+        .where(visible_to(principal))
+    )
     if force_id is not None:
         query = query.where(Unit.force_id == force_id)
     if after is not None:
         query = query.where(after_key((Unit.force_id, Unit.name), after))
     query = query.order_by(Unit.force_id, Unit.name).limit(limit + 1)
-    return [(row[0], row[1]) for row in await session.execute(query)]
+    return [(unit, code) for unit, code in await session.execute(query)]
 
 
 async def exists_in_force(session: AsyncSession, force_id: uuid.UUID, unit_id: uuid.UUID) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -24,8 +24,8 @@ class UnitCreate(Input):
 class UnitUpdate(Input):
     # `Field(default=None)` without `| None`: the field may be omitted, but an explicit
     # null is refused (a unit always has a name and a kind).
-    name: Name = Field(default=None)
-    kind: UnitKind = Field(default=None)
+    name: Annotated[Name, Field(default=None)]
+    kind: Annotated[UnitKind, Field(default=None)]
     parent_id: uuid.UUID | None = None
 
 
