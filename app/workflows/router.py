@@ -1,5 +1,240 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+
+from app.auth.deps import Session, require_roles
+from app.auth.principal import Principal
+from app.idempotency import IdempotencyKey, fingerprint, idempotent
+from app.models import Request
+from app.pagination import Cursor, Limit, Page
+from app.schemas import AUTH_ERRORS, ForceCode, errors
+from app.workflows import service
+from app.workflows.checklists import CHECKLISTS, item_of
+from app.workflows.schemas import (
+    ChecklistItemRead,
+    ChecklistUpdate,
+    DecisionRead,
+    MoveBody,
+    RequestCreate,
+    RequestKind,
+    RequestRead,
+    RequestStatus,
+    RequestSummary,
+    TimelineEntry,
+)
+
+router = APIRouter(prefix="/requests", tags=["requests"])
+
+Submitter = Annotated[Principal, Depends(require_roles("staff", "comms_admin", "admin"))]
+Reader = Annotated[Principal, Depends(require_roles("staff", "comms_admin", "psd", "admin"))]
+Decider = Annotated[Principal, Depends(require_roles("comms_admin", "admin"))]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match", max_length=200, description="Optional: refuse if the request changed."
+    ),
+]
+ItemName = Annotated[str, Path(max_length=64)]
+
+
+def _summary(request: Request, force: str) -> RequestSummary:
+    return RequestSummary(
+        id=request.id,
+        force=force,
+        kind=request.kind,
+        account_id=request.account_id,
+        reason=request.reason,
+        details=request.details,
+        status=request.status,
+        requested_by=request.requested_by,
+        requested_by_name=request.requested_by_name,
+        requested_by_person_id=request.requested_by_person_id,
+        version=request.version,
+        created_at=request.created_at,
+        updated_at=request.updated_at,
+    )
+
+
+def _read(view: service.RequestView, response: Response | None = None) -> RequestRead:
+    request = view.request
+    decisions = [DecisionRead.model_validate(d) for d in view.decisions]
+    checklist = [
+        ChecklistItemRead(
+            item=i.item,
+            required=i.required,
+            system=bool((found := item_of(request.kind, i.item)) and found.system),
+            done=i.done,
+            note=i.note,
+            done_by=i.done_by,
+            done_at=i.done_at,
+        )
+        for i in sorted(view.checklist, key=lambda i: _order(request.kind, i.item))
+    ]
+    timeline = [TimelineEntry(at=request.created_at, event="submitted", actor=request.requested_by)]
+    timeline += [
+        TimelineEntry(at=d.at, event=d.action, actor=d.actor, comment=d.comment)
+        for d in view.decisions
+    ]
+    timeline += [
+        TimelineEntry(at=i.done_at, event=f"checklist:{i.item}", actor=i.done_by, comment=i.note)
+        for i in checklist
+        if i.done and i.done_at is not None
+    ]
+    timeline.sort(key=lambda e: e.at)
+    if response is not None:
+        response.headers["ETag"] = view.etag
+    return RequestRead(
+        **_summary(request, view.force).model_dump(),
+        decisions=decisions,
+        checklist=checklist,
+        timeline=timeline,
+    )
+
+
+def _order(kind: str, item: str) -> int:
+    names = [i.name for i in CHECKLISTS[kind]]
+    return names.index(item) if item in names else len(names)
+
+
+@router.post(
+    "", status_code=201, response_model=RequestRead, responses=errors(*AUTH_ERRORS, 404, 409)
+)
+async def submit_request(
+    body: RequestCreate, session: Session, principal: Submitter, key: IdempotencyKey = None
+) -> Response:
+    """Submit a registration, transfer, decommission or owner-change request for an account."""
+
+    async def create() -> tuple[RequestRead, str]:
+        view = await service.submit(session, principal, body)
+        return _read(view), f"/api/v1/requests/{view.request.id}"
+
+    return await idempotent(session, principal, key, fingerprint("requests", body), create)
+
+
+@router.get("", response_model=Page[RequestSummary], responses=errors(*AUTH_ERRORS, 404))
+async def list_requests(
+    session: Session,
+    principal: Reader,
+    status: RequestStatus | None = None,
+    kind: RequestKind | None = None,
+    account_id: uuid.UUID | None = None,
+    mine: bool = False,
+    force: Annotated[ForceCode | None, Query(description="National callers: one force.")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[RequestSummary]:
+    """Requests in the caller's scope, newest first (staff: their own and their accounts')."""
+    rows, next_cursor = await service.page(
+        session, principal, force=force, status=status, kind=kind, account_id=account_id,
+        mine=mine, cursor=cursor, limit=limit,
+    )  # fmt: skip
+    return Page[RequestSummary](
+        items=[_summary(r, code) for r, code in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/{request_id}", response_model=RequestRead, responses=errors(*AUTH_ERRORS, 404))
+async def get_request(
+    request_id: uuid.UUID, session: Session, principal: Reader, response: Response
+) -> RequestRead:
+    """One request with its decisions, checklist and timeline."""
+    return _read(await service.get(session, principal, request_id), response)
+
+
+MOVE_ERRORS = errors(*AUTH_ERRORS, 404, 409, 412)
+
+
+@router.post("/{request_id}/approve", response_model=RequestRead, responses=MOVE_ERRORS)
+async def approve_request(
+    request_id: uuid.UUID,
+    session: Session,
+    principal: Decider,
+    response: Response,
+    body: MoveBody | None = None,
+    if_match: IfMatch = None,
+) -> RequestRead:
+    """Approve a submitted request (comms_admin, admin; never the requester)."""
+    comment = body.comment if body else None
+    view = await service.approve(session, principal, request_id, comment, if_match)
+    return _read(view, response)
+
+
+@router.post("/{request_id}/reject", response_model=RequestRead, responses=MOVE_ERRORS)
+async def reject_request(
+    request_id: uuid.UUID,
+    session: Session,
+    principal: Decider,
+    response: Response,
+    body: MoveBody | None = None,
+    if_match: IfMatch = None,
+) -> RequestRead:
+    """Reject a submitted request, with a comment (comms_admin, admin; never the requester)."""
+    comment = body.comment if body else None
+    view = await service.reject(session, principal, request_id, comment, if_match)
+    return _read(view, response)
+
+
+@router.post("/{request_id}/withdraw", response_model=RequestRead, responses=MOVE_ERRORS)
+async def withdraw_request(
+    request_id: uuid.UUID,
+    session: Session,
+    principal: Submitter,
+    response: Response,
+    body: MoveBody | None = None,
+    if_match: IfMatch = None,
+) -> RequestRead:
+    """Withdraw a submitted request (the requester only)."""
+    comment = body.comment if body else None
+    view = await service.withdraw(session, principal, request_id, comment, if_match)
+    return _read(view, response)
+
+
+@router.post("/{request_id}/cancel", response_model=RequestRead, responses=MOVE_ERRORS)
+async def cancel_request(
+    request_id: uuid.UUID,
+    session: Session,
+    principal: Decider,
+    response: Response,
+    body: MoveBody | None = None,
+    if_match: IfMatch = None,
+) -> RequestRead:
+    """Cancel an approved request; an approved decommission restores the account's status."""
+    comment = body.comment if body else None
+    view = await service.cancel(session, principal, request_id, comment, if_match)
+    return _read(view, response)
+
+
+@router.post("/{request_id}/complete", response_model=RequestRead, responses=MOVE_ERRORS)
+async def complete_request(
+    request_id: uuid.UUID,
+    session: Session,
+    principal: Decider,
+    response: Response,
+    body: MoveBody | None = None,
+    if_match: IfMatch = None,
+) -> RequestRead:
+    """Complete an approved request once its checklist is done, applying its effect."""
+    comment = body.comment if body else None
+    view = await service.complete(session, principal, request_id, comment, if_match)
+    return _read(view, response)
+
+
+@router.post(
+    "/{request_id}/checklist/{item}",
+    response_model=RequestRead,
+    responses=errors(*AUTH_ERRORS, 404, 409),
+)
+async def set_checklist_item(
+    request_id: uuid.UUID,
+    item: ItemName,
+    body: ChecklistUpdate,
+    session: Session,
+    principal: Decider,
+    response: Response,
+) -> RequestRead:
+    """Tick (or untick) a checklist item of an approved request (comms_admin, admin)."""
+    view = await service.set_checklist_item(session, principal, request_id, item, body)
+    return _read(view, response)

@@ -1,0 +1,131 @@
+"""Request bodies and answers of the workflow routes; `details` validated per kind."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from app.errors import ValidationFailed
+from app.models.enums import DECOMMISSION_REASONS, REQUEST_KINDS, REQUEST_STATUSES
+from app.schemas import Code, Input, LongText, Output
+
+RequestKind = Literal["registration", "transfer", "decommission", "owner_change"]
+RequestStatus = Literal["submitted", "approved", "completed", "rejected", "withdrawn", "cancelled"]
+DecommissionReason = Literal[
+    "dormant", "duplicate", "centralised", "owner_left", "policy_breach", "compromised", "other"
+]
+assert set(RequestKind.__args__) == set(REQUEST_KINDS)  # type: ignore[attr-defined]
+assert set(RequestStatus.__args__) == set(REQUEST_STATUSES)  # type: ignore[attr-defined]
+assert set(DecommissionReason.__args__) == set(DECOMMISSION_REASONS)  # type: ignore[attr-defined]
+
+
+class RegistrationDetails(Input):
+    pass
+
+
+class TransferDetails(Input):
+    """Each field defaults to the account's current value."""
+
+    owner_id: uuid.UUID | None = None
+    unit_id: uuid.UUID | None = None
+    objectives: list[Code] | None = Field(default=None, max_length=100)
+
+
+class DecommissionDetails(Input):
+    reason_code: DecommissionReason
+    redirect_account_id: uuid.UUID | None = None
+
+
+class OwnerChangeDetails(Input):
+    new_owner_id: uuid.UUID
+
+
+DETAILS: dict[str, type[Input]] = {
+    "registration": RegistrationDetails,
+    "transfer": TransferDetails,
+    "decommission": DecommissionDetails,
+    "owner_change": OwnerChangeDetails,
+}
+
+
+def parse_details(kind: str, raw: dict[str, Any]) -> Input:
+    """The kind's details model, or a 422 naming each bad field under body.details."""
+    try:
+        return DETAILS[kind].model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", "details", *err["loc"]], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors()
+        ]
+        detail = "; ".join(
+            ".".join(str(p) for p in e["loc"][1:]) + ": " + e["msg"] for e in errors[:5]
+        )
+        raise ValidationFailed(f"Invalid details for a {kind} request: {detail}", errors) from None
+
+
+class RequestCreate(Input):
+    kind: RequestKind
+    account_id: uuid.UUID
+    reason: LongText = ""
+    details: dict[str, Any] = Field(default_factory=dict, max_length=20)
+
+
+class MoveBody(Input):
+    comment: LongText | None = None
+
+
+class ChecklistUpdate(Input):
+    done: bool
+    note: LongText | None = None
+
+
+class DecisionRead(Output):
+    action: str
+    from_status: str
+    to_status: str
+    actor: str
+    actor_name: str | None
+    comment: str | None
+    at: datetime
+
+
+class ChecklistItemRead(Output):
+    item: str
+    required: bool
+    system: bool
+    done: bool
+    note: str | None
+    done_by: str | None
+    done_at: datetime | None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    event: str
+    actor: str | None
+    comment: str | None = None
+
+
+class RequestSummary(Output):
+    id: uuid.UUID
+    force: str
+    kind: str
+    account_id: uuid.UUID
+    reason: str
+    details: dict[str, Any]
+    status: str
+    requested_by: str
+    requested_by_name: str | None
+    requested_by_person_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RequestRead(RequestSummary):
+    decisions: list[DecisionRead]
+    checklist: list[ChecklistItemRead]
+    timeline: list[TimelineEntry]
