@@ -1,5 +1,46 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+
+from app.accounts.schemas import Platform
+from app.auth.deps import Session
+from app.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.public import service
+from app.public.ratelimit import public_rate_limit
+from app.public.schemas import PublicAccount, Verification
+from app.schemas import errors
+
+# No token on these routes; every request counts against its client address's limit.
+router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(public_rate_limit)])
+
+
+@router.get(
+    "/verify",
+    response_model=Verification,
+    response_model_exclude_none=True,
+    responses=errors(422, 429),
+)
+async def verify(
+    session: Session, url: Annotated[str, Query(min_length=1, max_length=2048)]
+) -> Verification:
+    """Whether a link is an active official or corporate police account, and whose."""
+    return await service.verify(session, url)
+
+
+@router.get("/accounts", response_model=Page[PublicAccount], responses=errors(404, 422, 429))
+async def directory(
+    session: Session,
+    force: Annotated[str | None, Query(max_length=40)] = None,
+    platform: Platform | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[PublicAccount]:
+    """The public directory of active corporate and official accounts."""
+    items, next_key = await service.directory(
+        session, force, platform, decode_cursor(cursor, 2), limit
+    )
+    return Page[PublicAccount](
+        items=items, next_cursor=encode_cursor(next_key) if next_key else None
+    )

@@ -1,0 +1,433 @@
+"""Every account query. Scoping lives in `visible_to(principal)`, in the SQL WHERE."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.auth.deps import force_filter
+from app.auth.principal import Principal
+from app.compliance import flags
+from app.models import (
+    Account,
+    AccountObjective,
+    AuditEvent,
+    Custodianship,
+    Force,
+    Objective,
+    Person,
+    Unit,
+)
+from app.models.enums import RELEASED_STATUSES
+
+# Roles that see every account of their force (collector: a machine client posting
+# activity figures for any of them).
+FORCE_WIDE_ROLES = ("comms_admin", "psd", "collector")
+# Roles that always see who runs an account, anonymous ones included.
+OPERATOR_ROLES = ("admin", "comms_admin", "psd")
+
+Owner = aliased(Person, name="owner")
+_Caller = aliased(Person, name="caller")
+_CallerCustody = aliased(Custodianship, name="caller_custody")
+
+
+def caller_operates(principal: Principal) -> sa.ColumnElement[bool]:
+    """True for accounts the caller runs now: an open custodianship of their person record."""
+    if principal.force_id is None:
+        return sa.false()
+    return (
+        sa.select(_CallerCustody.id)
+        .join(_Caller, _Caller.id == _CallerCustody.person_id)
+        .where(
+            _CallerCustody.account_id == Account.id,
+            _CallerCustody.valid_to.is_(None),
+            _Caller.force_id == principal.force_id,
+            _Caller.subject == principal.sub,
+        )
+        .exists()
+    )
+
+
+def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
+    """SPEC §3: national roles see all; force roles their force; staff-only callers see
+    corporate/official accounts of their force and the unofficial ones they run."""
+    if principal.is_national:
+        return sa.true()
+    scope = Account.force_id == principal.force_id
+    if principal.has(*FORCE_WIDE_ROLES):
+        return scope
+    return sa.and_(
+        scope, sa.or_(Account.classification != "unofficial", caller_operates(principal))
+    )
+
+
+def shows_operators(principal: Principal, is_anonymous: bool, operates: bool) -> bool:
+    """Whether names of an account's owner and editors are shown, or only their ids."""
+    if principal.has(*OPERATOR_ROLES) or operates:
+        return True
+    if principal.has("auditor"):
+        return False
+    return not is_anonymous
+
+
+def _operates_column(principal: Principal) -> sa.Label[bool]:
+    if principal.has(*OPERATOR_ROLES):
+        return sa.true().label("caller_operates")
+    return caller_operates(principal).label("caller_operates")
+
+
+def _base_columns() -> list[Any]:
+    return [
+        Account.id,
+        Account.force_id,
+        Force.code.label("force"),
+        Account.platform,
+        Account.handle,
+        Account.url,
+        Account.platform_account_id,
+        Account.display_name,
+        Account.classification,
+        Account.status,
+        Account.is_anonymous,
+        Account.unit_id,
+        Account.owner_id,
+        Owner.name.label("owner_name"),
+        Account.review_due_on,
+        Account.last_post_at,
+        Account.legal_hold,
+        Account.version,
+        Account.created_at,
+        Account.updated_at,
+    ]
+
+
+def _select_accounts(principal: Principal, now: datetime) -> sa.Select[Any]:
+    return (
+        sa.select(*_base_columns(), *flags.flag_columns(now), _operates_column(principal))
+        .select_from(Account)
+        .join(Force, Force.id == Account.force_id)
+        .outerjoin(Owner, Owner.id == Account.owner_id)
+        .where(visible_to(principal))
+    )
+
+
+async def account_row(
+    session: AsyncSession, principal: Principal, account_id: uuid.UUID, now: datetime
+) -> sa.Row[Any] | None:
+    """The account, its force code, owner name and flags in one statement."""
+    query = _select_accounts(principal, now).where(Account.id == account_id)
+    return (await session.execute(query)).first()
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    force_id: uuid.UUID | None = None
+    platform: str | None = None
+    classification: str | None = None
+    status: str | None = None
+    unit_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    flag: str | None = None
+    q: str | None = None
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with its own %, _ and \\ taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filtered(query: sa.Select[Any], f: AccountFilters, now: datetime) -> sa.Select[Any]:
+    if f.force_id is not None:
+        query = query.where(Account.force_id == f.force_id)
+    for column, value in (
+        (Account.platform, f.platform),
+        (Account.classification, f.classification),
+        (Account.status, f.status),
+        (Account.unit_id, f.unit_id),
+        (Account.owner_id, f.owner_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if f.flag is not None:
+        query = query.where(flags.flag_expression(f.flag, now))
+    if f.q:
+        pattern = like_pattern(f.q)
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Account.handle).like(pattern, escape="\\"),
+                sa.func.lower(Account.display_name).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+async def account_rows(
+    session: AsyncSession,
+    principal: Principal,
+    filters: AccountFilters,
+    after_id: uuid.UUID | None,
+    limit: int,
+    now: datetime,
+) -> list[sa.Row[Any]]:
+    """A page in id order (stable, and served by the (force_id, id) and primary key indexes)."""
+    query = _filtered(_select_accounts(principal, now), filters, now)
+    if after_id is not None:
+        query = query.where(Account.id > after_id)
+    return list((await session.execute(query.order_by(Account.id).limit(limit))).all())
+
+
+async def lookup_rows(
+    session: AsyncSession, principal: Principal, platform: str, handle: str, now: datetime
+) -> list[sa.Row[Any]]:
+    """Every record of one platform handle in scope, released ones included, newest first."""
+    query = _select_accounts(principal, now).where(
+        Account.platform == platform, Account.handle == handle
+    )
+    return list(
+        (await session.execute(query.order_by(Account.created_at.desc(), Account.id.desc()))).all()
+    )
+
+
+@dataclass
+class Children:
+    editors: list[tuple[uuid.UUID, str]]
+    objectives: list[str]
+
+
+async def children_of(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Children]:
+    """Open editors and objective codes of many accounts in one statement."""
+    out: dict[uuid.UUID, Children] = {i: Children([], []) for i in account_ids}
+    if not account_ids:
+        return out
+    ids = list(account_ids)
+    editors = (
+        sa.select(
+            Custodianship.account_id.label("account_id"),
+            sa.literal("e", sa.String).label("kind"),
+            Person.id.label("ref_id"),
+            Person.name.label("label"),
+        )
+        .join(Person, Person.id == Custodianship.person_id)
+        .where(
+            Custodianship.account_id.in_(ids),
+            Custodianship.role == "editor",
+            Custodianship.valid_to.is_(None),
+        )
+    )
+    objectives = (
+        sa.select(
+            AccountObjective.account_id,
+            sa.literal("o", sa.String),
+            Objective.id,
+            Objective.code,
+        )
+        .join(Objective, Objective.id == AccountObjective.objective_id)
+        .where(AccountObjective.account_id.in_(ids))
+    )
+    for row in await session.execute(sa.union_all(editors, objectives)):
+        entry = out[row.account_id]
+        if row.kind == "e":
+            entry.editors.append((row.ref_id, row.label))
+        else:
+            entry.objectives.append(row.label)
+    for entry in out.values():
+        entry.editors.sort(key=lambda e: (e[1], str(e[0])))
+        entry.objectives.sort()
+    return out
+
+
+async def get(session: AsyncSession, principal: Principal, account_id: uuid.UUID) -> Account | None:
+    return await session.scalar(
+        sa.select(Account).where(Account.id == account_id, visible_to(principal))
+    )
+
+
+async def accounts_by_id(session: AsyncSession, ids: set[uuid.UUID]) -> list[Account]:
+    return list((await session.scalars(sa.select(Account).where(Account.id.in_(ids)))).all())
+
+
+async def live_duplicate(
+    session: AsyncSession, platform: str, handle: str, exclude_id: uuid.UUID | None = None
+) -> uuid.UUID | None:
+    """A live record of (platform, handle) in any force, whoever asks."""
+    query = sa.select(Account.id).where(
+        Account.platform == platform,
+        Account.handle == handle,
+        Account.status.not_in(RELEASED_STATUSES),
+    )
+    if exclude_id is not None:
+        query = query.where(Account.id != exclude_id)
+    return await session.scalar(query.limit(1))
+
+
+async def force_review_interval(session: AsyncSession, force_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(sa.select(Force.review_interval_days).where(Force.id == force_id))
+        or 365
+    )
+
+
+async def active_person(
+    session: AsyncSession, force_id: uuid.UUID, person_id: uuid.UUID
+) -> Person | None:
+    return await session.scalar(
+        sa.select(Person).where(
+            Person.id == person_id, Person.force_id == force_id, Person.status == "active"
+        )
+    )
+
+
+async def person_in_scope(
+    session: AsyncSession, principal: Principal, person_id: uuid.UUID
+) -> Person | None:
+    return await session.scalar(
+        sa.select(Person).where(Person.id == person_id, force_filter(principal, Person.force_id))
+    )
+
+
+async def unit_exists(session: AsyncSession, force_id: uuid.UUID, unit_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        sa.select(Unit.id).where(Unit.id == unit_id, Unit.force_id == force_id)
+    )
+    return found is not None
+
+
+async def active_objective_ids(
+    session: AsyncSession, force_id: uuid.UUID, codes: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    if not codes:
+        return {}
+    rows = await session.execute(
+        sa.select(Objective.code, Objective.id).where(
+            Objective.force_id == force_id,
+            Objective.code.in_(list(codes)),
+            Objective.active.is_(True),
+        )
+    )
+    return {row.code: row.id for row in rows}
+
+
+async def objective_codes(session: AsyncSession, account_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        sa.select(Objective.code)
+        .join(AccountObjective, AccountObjective.objective_id == Objective.id)
+        .where(AccountObjective.account_id == account_id)
+        .order_by(Objective.code)
+    )
+    return list(rows)
+
+
+async def replace_objectives(
+    session: AsyncSession, account_id: uuid.UUID, objective_ids: Sequence[uuid.UUID]
+) -> None:
+    await session.execute(
+        sa.delete(AccountObjective).where(AccountObjective.account_id == account_id)
+    )
+    if objective_ids:
+        await session.execute(
+            sa.insert(AccountObjective),
+            [{"account_id": account_id, "objective_id": i} for i in objective_ids],
+        )
+
+
+async def open_custodianships(
+    session: AsyncSession, account_id: uuid.UUID, role: str | None = None
+) -> list[Custodianship]:
+    query = sa.select(Custodianship).where(
+        Custodianship.account_id == account_id, Custodianship.valid_to.is_(None)
+    )
+    if role is not None:
+        query = query.where(Custodianship.role == role)
+    return list((await session.scalars(query)).all())
+
+
+async def open_custodianships_of_person(
+    session: AsyncSession, person_id: uuid.UUID, role: str
+) -> list[Custodianship]:
+    query = sa.select(Custodianship).where(
+        Custodianship.person_id == person_id,
+        Custodianship.role == role,
+        Custodianship.valid_to.is_(None),
+    )
+    return list((await session.scalars(query)).all())
+
+
+def _holds_at(at: datetime) -> sa.ColumnElement[bool]:
+    # Intervals are half-open, [valid_from, valid_to): at a hand-over instant the new
+    # custodian holds the account.
+    return sa.and_(
+        Custodianship.valid_from <= at,
+        sa.or_(Custodianship.valid_to.is_(None), Custodianship.valid_to > at),
+    )
+
+
+async def custodians_at(
+    session: AsyncSession, account_id: uuid.UUID, at: datetime
+) -> list[sa.Row[Any]]:
+    query = (
+        sa.select(Custodianship.role, Person.id, Person.name)
+        .join(Person, Person.id == Custodianship.person_id)
+        .where(Custodianship.account_id == account_id, _holds_at(at))
+        .order_by(Custodianship.role, Person.name, Person.id)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def custodian_intervals(session: AsyncSession, account_id: uuid.UUID) -> list[sa.Row[Any]]:
+    query = (
+        sa.select(
+            Custodianship.role,
+            Custodianship.valid_from,
+            Custodianship.valid_to,
+            Person.id.label("person_id"),
+            Person.name,
+        )
+        .join(Person, Person.id == Custodianship.person_id)
+        .where(Custodianship.account_id == account_id)
+        .order_by(Custodianship.valid_from, Custodianship.id)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def account_events(session: AsyncSession, account_id: uuid.UUID) -> list[AuditEvent]:
+    query = (
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity_type == "account", AuditEvent.entity_id == str(account_id))
+        .order_by(AuditEvent.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def operated_at(
+    session: AsyncSession, principal: Principal, person_id: uuid.UUID, at: datetime
+) -> list[sa.Row[Any]]:
+    query = (
+        sa.select(
+            Custodianship.role,
+            Custodianship.valid_from,
+            Custodianship.valid_to,
+            Account.id,
+            Force.code.label("force"),
+            Account.platform,
+            Account.handle,
+            Account.url,
+            Account.display_name,
+            Account.classification,
+            Account.status,
+        )
+        .join(Account, Account.id == Custodianship.account_id)
+        .join(Force, Force.id == Account.force_id)
+        .where(Custodianship.person_id == person_id, _holds_at(at), visible_to(principal))
+        .order_by(Custodianship.valid_from, Custodianship.id)
+    )
+    return list((await session.execute(query)).all())

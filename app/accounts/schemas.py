@@ -1,0 +1,158 @@
+"""Account request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_serializer
+
+from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, PLATFORMS
+from app.schemas import Code, ForceCode, Input, Output, ShortText
+
+Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
+Classification = Literal[CLASSIFICATIONS]  # type: ignore[valid-type]
+Status = Literal[ACCOUNT_STATUSES]  # type: ignore[valid-type]
+
+# Links are parsed by app.accounts.handles (which also takes scheme-less forms like
+# `twitter.com/name`), so only the length and printable characters are checked here.
+LinkText = Annotated[
+    str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
+PlatformText = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+HandleText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
+
+
+class Operator(Output):
+    """A person running an account: `{id, name}`, or `{id}` where operators are redacted."""
+
+    id: uuid.UUID
+    name: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_redacted_name(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("name") is None:
+            data.pop("name", None)
+        return data
+
+
+class AccountCreate(Input):
+    force: ForceCode | None = Field(
+        default=None, description="Force code; national callers only (others act in their own)."
+    )
+    url: LinkText | None = None
+    platform: PlatformText | None = None
+    handle: HandleText | None = None
+    display_name: ShortText = ""
+    classification: Classification
+    status: Status | None = Field(
+        default=None,
+        description="Defaults to `active` (comms_admin/admin); staff declarations are always "
+        "`pending_approval`.",
+    )
+    owner_id: uuid.UUID | None = None
+    unit_id: uuid.UUID | None = None
+    objectives: list[Code] = Field(default_factory=list, max_length=100)
+    is_anonymous: bool = False
+    platform_account_id: ShortText | None = None
+
+
+class AccountUpdate(Input):
+    """Descriptive fields only; status, classification and owner change through requests."""
+
+    display_name: ShortText | None = None
+    url: LinkText | None = None
+    platform_account_id: ShortText | None = None
+    unit_id: uuid.UUID | None = None
+    objectives: list[Code] | None = Field(default=None, max_length=100)
+    is_anonymous: bool | None = None
+
+
+class EditorAdd(Input):
+    person_id: uuid.UUID
+
+
+class AccountRead(Output):
+    id: uuid.UUID
+    force: str
+    platform: str
+    handle: str
+    url: str
+    platform_account_id: str | None
+    display_name: str
+    classification: str
+    status: str
+    is_anonymous: bool
+    unit_id: uuid.UUID | None
+    objectives: list[str]
+    owner: Operator | None
+    editors: list[Operator]
+    review_due_on: date | None
+    last_post_at: datetime | None
+    flags: list[str]
+    legal_hold: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LookupRead(Output):
+    items: list[AccountRead]
+
+
+class CustodiansRead(Output):
+    at: datetime
+    owner: Operator | None
+    editors: list[Operator]
+
+
+class HistoryEntry(Output):
+    """One event of an account's timeline.
+
+    `custodian`: `role` held by `person` from `valid_from` to `valid_to` (null: still holds);
+    `status` / `classification`: the field moved from `old` to `new` by `action` of `actor`.
+    """
+
+    at: datetime
+    kind: Literal["custodian", "status", "classification"]
+    role: str | None = None
+    person: Operator | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    old: str | None = None
+    new: str | None = None
+    action: str | None = None
+    actor: str | None = None
+
+
+class HistoryRead(Output):
+    account_id: uuid.UUID
+    items: list[HistoryEntry]
+
+
+class AccountBrief(Output):
+    id: uuid.UUID
+    force: str
+    platform: str
+    handle: str
+    url: str
+    display_name: str
+    classification: str
+    status: str
+
+
+class OperatedAccount(Output):
+    account: AccountBrief
+    role: str
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+class PersonAccountsRead(Output):
+    person: Operator
+    at: datetime
+    items: list[OperatedAccount]

@@ -1,0 +1,66 @@
+"""What the public may know: whether an account is an official one, and the directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import handles
+from app.errors import NotFound, ValidationFailed
+from app.public import repository
+from app.public.schemas import PublicAccount, PublicForce, Verification
+
+
+class ForceNotFound(NotFound):
+    code = "force-not-found"
+
+
+async def verify(session: AsyncSession, url: str) -> Verification:
+    """Verified only for an active corporate or official account; nothing else leaks."""
+    try:
+        parsed = handles.parse_url(url)
+    except handles.HandleError as err:
+        raise ValidationFailed(
+            err.message, errors=[{"loc": ["query", "url"], "msg": err.message}]
+        ) from None
+    row = await repository.verified(session, parsed.platform, parsed.handle)
+    if row is None:
+        return Verification(verified=False)
+    return Verification(
+        verified=True,
+        force=PublicForce(code=row.force_code, name=row.force_name),
+        platform=row.platform,
+        handle=row.handle,
+        display_name=row.display_name,
+        classification=row.classification,
+    )
+
+
+def _item(row: Any) -> PublicAccount:
+    return PublicAccount(
+        force=PublicForce(code=row.force_code, name=row.force_name),
+        platform=row.platform,
+        handle=row.handle,
+        url=row.url,
+        display_name=row.display_name,
+        classification=row.classification,
+    )
+
+
+async def directory(
+    session: AsyncSession,
+    force: str | None,
+    platform: str | None,
+    after_key: list[str | None] | None,
+    limit: int,
+) -> tuple[list[PublicAccount], list[str] | None]:
+    """A page of the directory and the key to continue after (None: last page)."""
+    force_id = None
+    if force is not None:
+        force_id = await repository.force_id(session, force)
+        if force_id is None:
+            raise ForceNotFound(f"No force with code {force!r}.")
+    rows = await repository.directory(session, force_id, platform, after_key, limit + 1)
+    next_key = [rows[limit - 1].platform, rows[limit - 1].handle] if len(rows) > limit else None
+    return [_item(row) for row in rows[:limit]], next_key

@@ -1,0 +1,873 @@
+"""Accounts over HTTP: registration, reading, edits, editors, look-ups, roles and scoping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import clock
+from app.compliance import flags
+from app.models import Account, AuditEvent, Custodianship
+from tests.factories import (
+    make_account,
+    make_force,
+    make_guideline,
+    make_objective,
+    make_person,
+    make_unit,
+    sign,
+)
+
+API = "/api/v1"
+
+
+@pytest.fixture
+async def staffs(session):
+    return await make_force(session, "staffs")
+
+
+@pytest.fixture
+async def wmids(session):
+    return await make_force(session, "wmids")
+
+
+def _admin(tokens):
+    return tokens.headers("comms_admin", force="staffs")
+
+
+# --- registration: every URL form ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "platform", "handle"),
+    [
+        ({"url": "https://x.com/StaffsPolDogs?s=20"}, "x", "staffspoldogs"),
+        ({"url": "https://twitter.com/StaffsPolDogs"}, "x", "staffspoldogs"),
+        ({"url": "https://mobile.twitter.com/StaffsPolDogs"}, "x", "staffspoldogs"),
+        ({"url": "twitter.com/StaffsPolDogs"}, "x", "staffspoldogs"),
+        (
+            {"url": "https://www.facebook.com/StaffordshirePolice"},
+            "facebook",
+            "staffordshirepolice",
+        ),
+        ({"url": "https://www.instagram.com/staffs_police/"}, "instagram", "staffs_police"),
+        ({"url": "https://www.youtube.com/@StaffsPolice"}, "youtube", "staffspolice"),
+        ({"url": "https://www.tiktok.com/@staffspolice"}, "tiktok", "staffspolice"),
+        ({"platform": "x", "handle": "@StaffsPolDogs "}, "x", "staffspoldogs"),
+        ({"platform": "twitter", "handle": "StaffsPolDogs"}, "x", "staffspoldogs"),
+    ],
+)
+async def test_registration_parses_each_url_form(client, tokens, staffs, given, platform, handle):
+    body = {**given, "display_name": "Dogs", "classification": "official"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert (got["platform"], got["handle"]) == (platform, handle)
+    assert got["url"].startswith("https://")
+    assert got["status"] == "active"
+    assert got["force"] == "staffs"
+    assert r.headers["location"] == f"{API}/accounts/{got['id']}"
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"url": "https://x.com/home"}, "url"),
+        ({"url": "https://youtu.be/abc"}, "url"),
+        ({"platform": "x", "handle": "way-too-long-for-x-handles"}, "handle"),
+        ({"platform": "myspace", "handle": "abc"}, "platform"),
+        ({"platform": "x"}, "handle"),
+        ({"url": "https://x.com/abc", "platform": "facebook"}, "handle"),
+    ],
+)
+async def test_bad_handle_or_url_is_422_naming_the_field(client, tokens, staffs, given, field):
+    body = {**given, "classification": "official"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"][0]["loc"] == ["body", field]
+
+
+async def test_unknown_body_field_is_422(client, tokens, staffs):
+    body = {"url": "https://x.com/abc", "classification": "official", "colour": "blue"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 422
+
+
+async def test_registration_with_owner_unit_objectives_and_review_date(
+    client, tokens, session, staffs
+):
+    owner = await make_person(session, staffs, name="Ann Owner")
+    unit = await make_unit(session, staffs)
+    await make_objective(session, staffs, code="ENGAGE")
+    await make_objective(session, staffs, code="APPEALS")
+    body = {
+        "url": "https://x.com/staffsdogs",
+        "display_name": "Staffs Dogs",
+        "classification": "official",
+        "owner_id": str(owner.id),
+        "unit_id": str(unit.id),
+        "objectives": ["ENGAGE", "APPEALS"],
+        "platform_account_id": "12345",
+        "is_anonymous": False,
+    }
+    clock.freeze(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["owner"] == {"id": str(owner.id), "name": "Ann Owner"}
+    assert got["editors"] == []
+    assert got["objectives"] == ["APPEALS", "ENGAGE"]
+    assert got["unit_id"] == str(unit.id)
+    assert got["platform_account_id"] == "12345"
+    assert got["review_due_on"] == "2027-03-01"
+    assert got["version"] == 1
+    assert got["legal_hold"] is False
+    assert got["flags"] == []
+    custody = (await session.scalars(sa.select(Custodianship))).all()
+    assert [(c.person_id, c.role, c.valid_to) for c in custody] == [(owner.id, "owner", None)]
+
+
+async def test_owner_unit_and_objectives_must_belong_to_the_force(
+    client, tokens, session, staffs, wmids
+):
+    other_person = await make_person(session, wmids)
+    left = await make_person(session, staffs, status="left")
+    other_unit = await make_unit(session, wmids)
+    await make_objective(session, staffs, code="OLD", active=False)
+    base = {"url": "https://x.com/abc", "classification": "official"}
+    for extra, field in (
+        ({"owner_id": str(other_person.id)}, "owner_id"),
+        ({"owner_id": str(left.id)}, "owner_id"),
+        ({"unit_id": str(other_unit.id)}, "unit_id"),
+        ({"objectives": ["OLD"]}, "objectives"),
+        ({"objectives": ["NOPE"]}, "objectives"),
+    ):
+        r = await client.post(f"{API}/accounts", json={**base, **extra}, headers=_admin(tokens))
+        assert r.status_code == 422, (extra, r.text)
+        assert r.json()["errors"][0]["loc"] == ["body", field]
+
+
+async def test_national_admin_names_the_force(client, tokens, staffs):
+    admin = tokens.headers("admin", force=None)
+    body = {"url": "https://x.com/abc", "classification": "corporate"}
+    r = await client.post(f"{API}/accounts", json=body, headers=admin)
+    assert r.status_code == 422
+    r = await client.post(f"{API}/accounts", json={**body, "force": "nowhere"}, headers=admin)
+    assert r.status_code == 404
+    r = await client.post(f"{API}/accounts", json={**body, "force": "staffs"}, headers=admin)
+    assert r.status_code == 201
+    assert r.json()["force"] == "staffs"
+
+
+async def test_comms_admin_may_register_in_any_status(client, tokens, staffs):
+    body = {"url": "https://x.com/oldone", "classification": "official", "status": "suspended"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 201
+    assert r.json()["status"] == "suspended"
+    assert r.json()["review_due_on"] is None
+
+
+async def test_registration_is_audited(client, tokens, session, staffs):
+    body = {"url": "https://x.com/abc", "classification": "official"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    event = await session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "account.created")
+    )
+    assert event is not None
+    assert event.entity_id == r.json()["id"]
+    assert event.changes["handle"] == [None, "abc"]
+    assert event.changes["status"] == [None, "active"]
+
+
+# --- staff declarations -------------------------------------------------------------
+
+
+async def test_staff_declares_an_account_they_run_pending_with_themselves_as_owner(
+    client, tokens, session, staffs
+):
+    me = await make_person(session, staffs, subject="pc-ann", name="PC Ann")
+    headers = tokens.headers("staff", sub="pc-ann")
+    body = {"url": "https://x.com/pcann", "classification": "unofficial"}
+    r = await client.post(f"{API}/accounts", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["status"] == "pending_approval"
+    assert got["owner"] == {"id": str(me.id), "name": "PC Ann"}
+    r = await client.get(f"{API}/accounts/{got['id']}", headers=headers)
+    assert r.status_code == 200
+
+
+async def test_staff_without_a_person_record_cannot_declare(client, tokens, staffs):
+    body = {"url": "https://x.com/pcann", "classification": "unofficial"}
+    r = await client.post(f"{API}/accounts", json=body, headers=tokens.headers("staff"))
+    assert r.status_code == 409
+    assert r.json()["code"] == "no-person-record"
+
+
+async def test_staff_may_not_declare_for_someone_else_or_choose_the_status(
+    client, tokens, session, staffs
+):
+    await make_person(session, staffs, subject="pc-ann")
+    colleague = await make_person(session, staffs)
+    headers = tokens.headers("staff", sub="pc-ann")
+    body = {"url": "https://x.com/pcann", "classification": "unofficial"}
+    r = await client.post(
+        f"{API}/accounts", json={**body, "owner_id": str(colleague.id)}, headers=headers
+    )
+    assert r.status_code == 403
+    r = await client.post(f"{API}/accounts", json={**body, "status": "active"}, headers=headers)
+    assert r.status_code == 403
+    assert (await session.scalar(sa.select(sa.func.count()).select_from(Account))) == 0
+
+
+# --- duplicates ----------------------------------------------------------------------
+
+
+async def test_duplicate_live_handle_is_409_across_forces(client, tokens, session, staffs, wmids):
+    await make_account(session, wmids, platform="x", handle="shared")
+    body = {"url": "https://twitter.com/Shared", "classification": "official"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 409
+    assert r.json()["code"] == "duplicate-account"
+
+
+async def test_released_handles_may_be_registered_again(client, tokens, session, staffs):
+    await make_account(session, staffs, platform="x", handle="reused", status="decommissioned")
+    await make_account(session, staffs, platform="x", handle="reused", status="rejected")
+    body = {"url": "https://x.com/reused", "classification": "official"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 201
+
+
+async def test_duplicate_insert_past_the_check_is_still_a_clean_409(
+    client, tokens, session, staffs, monkeypatch
+):
+    from app.accounts import repository
+
+    await make_account(session, staffs, platform="x", handle="racer")
+
+    async def no_duplicate(*_args, **_kwargs):
+        return None  # as if the other registration committed just after our check
+
+    monkeypatch.setattr(repository, "live_duplicate", no_duplicate)
+    body = {"url": "https://x.com/racer", "classification": "official"}
+    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    assert r.status_code == 409
+    assert r.json()["code"] == "duplicate-account"
+
+
+# --- idempotency ---------------------------------------------------------------------
+
+
+async def test_idempotency_key_replays_the_first_answer(client, tokens, session, staffs):
+    headers = {**_admin(tokens), "Idempotency-Key": "k-1"}
+    body = {"url": "https://x.com/once", "classification": "official"}
+    first = await client.post(f"{API}/accounts", json=body, headers=headers)
+    again = await client.post(f"{API}/accounts", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (await session.scalar(sa.select(sa.func.count()).select_from(Account))) == 1
+
+
+async def test_idempotency_key_with_a_different_body_is_422(client, tokens, staffs):
+    headers = {**_admin(tokens), "Idempotency-Key": "k-2"}
+    r = await client.post(
+        f"{API}/accounts",
+        json={"url": "https://x.com/one", "classification": "official"},
+        headers=headers,
+    )
+    assert r.status_code == 201
+    r = await client.post(
+        f"{API}/accounts",
+        json={"url": "https://x.com/two", "classification": "official"},
+        headers=headers,
+    )
+    assert r.status_code == 422
+    assert r.json()["code"] == "idempotency-key-reused"
+
+
+async def test_idempotency_keys_are_per_caller(client, tokens, session, staffs):
+    body = {"url": "https://x.com/one", "classification": "official"}
+    first = {**tokens.headers("comms_admin", sub="a"), "Idempotency-Key": "same"}
+    second = {**tokens.headers("comms_admin", sub="b"), "Idempotency-Key": "same"}
+    assert (await client.post(f"{API}/accounts", json=body, headers=first)).status_code == 201
+    r = await client.post(f"{API}/accounts", json=body, headers=second)
+    assert r.status_code == 409  # not a replay of a's answer: b really tried to register it
+    assert r.json()["code"] == "duplicate-account"
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+async def test_get_returns_every_field_and_an_etag(client, tokens, session, staffs):
+    owner = await make_person(session, staffs, name="Owner")
+    editor = await make_person(session, staffs, name="Editor")
+    objective = await make_objective(session, staffs, code="ENGAGE")
+    account = await make_account(
+        session, staffs, owner=owner, editors=(editor,), objectives=(objective,)
+    )
+    r = await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))
+    assert r.status_code == 200
+    got = r.json()
+    assert set(got) == {
+        "id", "force", "platform", "handle", "url", "platform_account_id", "display_name",
+        "classification", "status", "is_anonymous", "unit_id", "objectives", "owner",
+        "editors", "review_due_on", "last_post_at", "flags", "legal_hold", "version",
+        "created_at", "updated_at",
+    }  # fmt: skip
+    assert got["owner"] == {"id": str(owner.id), "name": "Owner"}
+    assert got["editors"] == [{"id": str(editor.id), "name": "Editor"}]
+    assert got["objectives"] == ["ENGAGE"]
+    assert r.headers["etag"] == '"v1"'
+
+
+async def test_get_of_unknown_or_malformed_id(client, tokens, staffs):
+    r = await client.get(f"{API}/accounts/{uuid.uuid4()}", headers=_admin(tokens))
+    assert r.status_code == 404
+    assert r.json()["code"] == "account-not-found"
+    r = await client.get(f"{API}/accounts/not-a-uuid", headers=_admin(tokens))
+    assert r.status_code == 422
+
+
+async def test_flags_come_from_the_compliance_expressions(
+    client, tokens, session, staffs, monkeypatch
+):
+    unofficial = await make_account(session, staffs, classification="unofficial")
+    official = await make_account(session, staffs, classification="official")
+
+    def fake(flag, now):
+        if flag == "unsanctioned":
+            return Account.classification == "unofficial"
+        return sa.false()
+
+    monkeypatch.setattr(flags, "flag_expression", fake)
+    r = await client.get(f"{API}/accounts/{unofficial.id}", headers=_admin(tokens))
+    assert r.json()["flags"] == ["unsanctioned"]
+    r = await client.get(f"{API}/accounts?flag=unsanctioned", headers=_admin(tokens))
+    assert [a["id"] for a in r.json()["items"]] == [str(unofficial.id)]
+    assert r.json()["items"][0]["flags"] == ["unsanctioned"]
+    r = await client.get(f"{API}/accounts/{official.id}", headers=_admin(tokens))
+    assert r.json()["flags"] == []
+    r = await client.get(f"{API}/accounts?flag=nonsense", headers=_admin(tokens))
+    assert r.status_code == 422
+
+
+# --- lists ---------------------------------------------------------------------------
+
+
+async def test_list_filters(client, tokens, session, staffs):
+    owner = await make_person(session, staffs)
+    unit = await make_unit(session, staffs)
+    a = await make_account(session, staffs, platform="x", classification="corporate", owner=owner)
+    b = await make_account(
+        session, staffs, platform="facebook", handle="staffsfbpage", classification="official",
+        status="suspended", unit_id=unit.id,
+    )  # fmt: skip
+    headers = _admin(tokens)
+
+    async def ids(query):
+        r = await client.get(f"{API}/accounts?{query}", headers=headers)
+        assert r.status_code == 200, r.text
+        return {item["id"] for item in r.json()["items"]}
+
+    assert await ids("") == {str(a.id), str(b.id)}
+    assert await ids("platform=facebook") == {str(b.id)}
+    assert await ids("classification=corporate") == {str(a.id)}
+    assert await ids("status=suspended") == {str(b.id)}
+    assert await ids(f"unit_id={unit.id}") == {str(b.id)}
+    assert await ids(f"owner_id={owner.id}") == {str(a.id)}
+    r = await client.get(f"{API}/accounts?platform=myspace", headers=headers)
+    assert r.status_code == 422
+
+
+async def test_q_matches_handle_or_name_case_insensitively_with_wildcards_literal(
+    client, tokens, session, staffs
+):
+    plain = await make_account(session, staffs, handle="staffs_dogs", display_name="Dog Unit")
+    percent = await make_account(session, staffs, handle="pct1", display_name="100% Safer")
+    quote = await make_account(session, staffs, handle="quote1", display_name="O'Brien's beat")
+    back = await make_account(session, staffs, handle="back1", display_name="A\\B team")
+    await make_account(session, staffs, handle="staffsxdogs", display_name="Other")
+    headers = _admin(tokens)
+
+    async def ids(q):
+        r = await client.get(f"{API}/accounts", params={"q": q}, headers=headers)
+        assert r.status_code == 200, r.text
+        return {item["id"] for item in r.json()["items"]}
+
+    assert await ids("DOG UNIT") == {str(plain.id)}
+    assert await ids("s_d") == {str(plain.id)}  # `_` is not a wildcard
+    assert await ids("0%") == {str(percent.id)}
+    assert await ids("%") == {str(percent.id)}
+    assert await ids("o'brien") == {str(quote.id)}
+    assert await ids("a\\b") == {str(back.id)}
+    assert await ids("nothing-like-this") == set()
+
+
+async def test_list_pages_are_stable_and_complete(client, tokens, session, staffs):
+    made = {str((await make_account(session, staffs)).id) for _ in range(7)}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        r = await client.get(f"{API}/accounts", params=params, headers=_admin(tokens))
+        assert r.status_code == 200
+        seen += [item["id"] for item in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 7
+    assert set(seen) == made
+    r = await client.get(f"{API}/accounts?cursor=garbage", headers=_admin(tokens))
+    assert r.status_code == 422
+    r = await client.get(f"{API}/accounts?limit=201", headers=_admin(tokens))
+    assert r.status_code == 422
+
+
+async def test_national_callers_narrow_by_force(client, tokens, session, staffs, wmids):
+    mine = await make_account(session, staffs)
+    theirs = await make_account(session, wmids)
+    admin = tokens.headers("admin", force=None)
+    r = await client.get(f"{API}/accounts", headers=admin)
+    assert {i["id"] for i in r.json()["items"]} == {str(mine.id), str(theirs.id)}
+    r = await client.get(f"{API}/accounts?force=wmids", headers=admin)
+    assert [i["id"] for i in r.json()["items"]] == [str(theirs.id)]
+    assert r.json()["items"][0]["force"] == "wmids"
+    r = await client.get(f"{API}/accounts?force=wmids", headers=_admin(tokens))
+    assert r.status_code == 404
+
+
+async def test_listing_uses_a_constant_number_of_statements(client, tokens, session, db, staffs):
+    people = [await make_person(session, staffs) for _ in range(3)]
+    objective = await make_objective(session, staffs)
+
+    async def count_statements() -> int:
+        statements: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            r = await client.get(f"{API}/accounts?limit=200", headers=_admin(tokens))
+        finally:
+            sa.event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        assert r.status_code == 200
+        return len(statements)
+
+    await make_account(session, staffs, owner=people[0], editors=tuple(people[1:]))
+    await count_statements()  # warms the force cache
+    few = await count_statements()
+    for n in range(40):
+        await make_account(
+            session, staffs, owner=people[n % 3], editors=(people[(n + 1) % 3],),
+            objectives=(objective,),
+        )  # fmt: skip
+    assert await count_statements() == few
+
+
+async def test_get_reads_an_account_in_two_queries(client, tokens, session, db, staffs):
+    owner = await make_person(session, staffs)
+    account = await make_account(session, staffs, owner=owner, editors=(owner,))
+    await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))  # warm caches
+    selects: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        r = await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert r.status_code == 200
+    assert len(selects) == 2
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+async def test_csv_streams_the_same_rows_with_formula_cells_neutralised(
+    client, tokens, session, staffs
+):
+    owner = await make_person(session, staffs, name="=HYPERLINK(evil)")
+    a = await make_account(session, staffs, owner=owner, display_name="+44 line")
+    b = await make_account(session, staffs, display_name="@mention")
+    c = await make_account(session, staffs, platform="facebook", handle="fbpage1")
+    headers = {**_admin(tokens), "Accept": "text/csv"}
+    r = await client.get(f"{API}/accounts?platform=x", headers=headers)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0]) == [
+        "id", "force", "platform", "handle", "url", "display_name", "classification", "status",
+        "is_anonymous", "unit_id", "owner_id", "owner_name", "review_due_on", "last_post_at",
+        "flags", "legal_hold",
+    ]  # fmt: skip
+    by_id = {row["id"]: row for row in rows}
+    assert set(by_id) == {str(a.id), str(b.id)}
+    assert str(c.id) not in by_id
+    assert by_id[str(a.id)]["display_name"] == "'+44 line"
+    assert by_id[str(a.id)]["owner_name"] == "'=HYPERLINK(evil)"
+    assert by_id[str(a.id)]["owner_id"] == str(owner.id)
+    assert by_id[str(b.id)]["display_name"] == "'@mention"
+    assert by_id[str(b.id)]["force"] == "staffs"
+    assert by_id[str(b.id)]["legal_hold"] == "false"
+
+
+async def test_csv_pages_through_every_row(client, tokens, session, staffs, monkeypatch):
+    from app.accounts import export
+
+    made = {str((await make_account(session, staffs)).id) for _ in range(7)}
+    real = export.stream_csv
+
+    def small_batches(db, principal, filters, batch=500):
+        return real(db, principal, filters, batch=3)
+
+    monkeypatch.setattr(export, "stream_csv", small_batches)
+    from app.accounts import router
+
+    monkeypatch.setattr(router, "stream_csv", small_batches)
+    r = await client.get(f"{API}/accounts", headers={**_admin(tokens), "Accept": "text/csv"})
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert {row["id"] for row in rows} == made
+    assert len(rows) == 7
+
+
+# --- PATCH ---------------------------------------------------------------------------
+
+
+async def test_patch_needs_if_match_and_refuses_stale_versions(client, tokens, session, staffs):
+    account = await make_account(session, staffs, display_name="Old")
+    url = f"{API}/accounts/{account.id}"
+    headers = _admin(tokens)
+    r = await client.patch(url, json={"display_name": "New"}, headers=headers)
+    assert r.status_code == 428
+    r = await client.patch(
+        url, json={"display_name": "New"}, headers={**headers, "If-Match": '"v9"'}
+    )
+    assert r.status_code == 412
+    etag = (await client.get(url, headers=headers)).headers["etag"]
+    r = await client.patch(url, json={"display_name": "New"}, headers={**headers, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert r.json()["display_name"] == "New"
+    assert r.headers["etag"] == '"v2"'
+    r = await client.patch(
+        url, json={"display_name": "Newer"}, headers={**headers, "If-Match": etag}
+    )
+    assert r.status_code == 412
+
+
+async def test_patch_edits_descriptive_fields_and_audits(client, tokens, session, staffs):
+    unit = await make_unit(session, staffs)
+    await make_objective(session, staffs, code="ENGAGE")
+    account = await make_account(session, staffs, handle="oldname")
+    body = {
+        "url": "https://twitter.com/NewName",
+        "platform_account_id": "999",
+        "unit_id": str(unit.id),
+        "objectives": ["ENGAGE"],
+        "is_anonymous": True,
+    }
+    r = await client.patch(
+        f"{API}/accounts/{account.id}", json=body, headers={**_admin(tokens), "If-Match": '"v1"'}
+    )
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (got["handle"], got["url"]) == ("newname", "https://x.com/newname")
+    assert got["objectives"] == ["ENGAGE"]
+    assert got["is_anonymous"] is True
+    assert got["unit_id"] == str(unit.id)
+    event = await session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "account.updated")
+    )
+    assert event.changes["handle"] == ["oldname", "newname"]
+    assert event.changes["objectives"] == [[], ["ENGAGE"]]
+
+
+async def test_patch_objectives_alone_changes_the_etag(client, tokens, session, staffs):
+    await make_objective(session, staffs, code="ENGAGE")
+    account = await make_account(session, staffs)
+    r = await client.patch(
+        f"{API}/accounts/{account.id}", json={"objectives": ["ENGAGE"]},
+        headers={**_admin(tokens), "If-Match": '"v1"'},
+    )  # fmt: skip
+    assert r.headers["etag"] == '"v2"'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "active"},
+        {"classification": "corporate"},
+        {"owner_id": str(uuid.UUID(int=1))},
+        {"handle": "other"},
+        {"display_name": None},
+        {"url": "https://www.facebook.com/somewhere.else"},
+        {"display_name": "x" * 201},
+    ],
+)
+async def test_patch_refuses_other_fields_and_bad_values(client, tokens, session, staffs, body):
+    account = await make_account(session, staffs)
+    r = await client.patch(
+        f"{API}/accounts/{account.id}", json=body, headers={**_admin(tokens), "If-Match": '"v1"'}
+    )
+    assert r.status_code == 422, r.text
+
+
+async def test_patch_to_a_handle_already_registered_is_409(client, tokens, session, staffs):
+    await make_account(session, staffs, handle="taken")
+    account = await make_account(session, staffs, handle="mine")
+    r = await client.patch(
+        f"{API}/accounts/{account.id}", json={"url": "https://x.com/taken"},
+        headers={**_admin(tokens), "If-Match": '"v1"'},
+    )  # fmt: skip
+    assert r.status_code == 409
+    assert r.json()["code"] == "duplicate-account"
+
+
+# --- editors --------------------------------------------------------------------------
+
+
+async def test_add_and_remove_an_editor(client, tokens, session, staffs):
+    account = await make_account(session, staffs)
+    person = await make_person(session, staffs, name="Ed")
+    url = f"{API}/accounts/{account.id}/editors"
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    assert r.status_code == 201, r.text
+    assert r.json()["editors"] == [{"id": str(person.id), "name": "Ed"}]
+    assert r.headers["location"] == f"{url}/{person.id}"
+    assert r.json()["version"] == 2
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    assert r.status_code == 409
+    assert r.json()["code"] == "already-editor"
+    r = await client.delete(f"{url}/{person.id}", headers=_admin(tokens))
+    assert r.status_code == 200
+    assert r.json()["editors"] == []
+    r = await client.delete(f"{url}/{person.id}", headers=_admin(tokens))
+    assert r.status_code == 404
+    rows = (await session.scalars(sa.select(Custodianship))).all()
+    assert len(rows) == 1 and rows[0].valid_to is not None  # the past stays on record
+
+
+async def test_editor_must_have_signed_the_current_guidelines(client, tokens, session, staffs):
+    account = await make_account(session, staffs)
+    person = await make_person(session, staffs)
+    v1 = await make_guideline(session, version=1)
+    url = f"{API}/accounts/{account.id}/editors"
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    assert r.status_code == 409
+    assert r.json()["code"] == "guidelines-not-signed"
+    await sign(session, person, v1)
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    assert r.status_code == 201
+
+
+async def test_editor_must_be_an_active_person_of_the_force(client, tokens, session, staffs, wmids):
+    account = await make_account(session, staffs)
+    url = f"{API}/accounts/{account.id}/editors"
+    for person in (
+        await make_person(session, wmids),
+        await make_person(session, staffs, status="left"),
+    ):
+        r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "person_id"]
+
+
+# --- custodians, history, what a person operated -----------------------------------
+
+
+async def test_custodians_at_an_instant_across_an_owner_change(client, tokens, session, staffs):
+    from app.accounts import service
+    from app.auth.principal import Principal
+
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    first = await make_person(session, staffs, name="First")
+    second = await make_person(session, staffs, name="Second")
+    account = await make_account(session, staffs, owner=first, since=t0)
+    principal = Principal("sys", None, frozenset({"admin"}), None, None)
+    t1 = t0 + timedelta(days=30)
+    clock.freeze(t1)
+    loaded = await service.get_visible(session, principal, account.id)
+    await service.change_owner(session, principal, loaded, second.id, t1)
+    await session.commit()
+    clock.freeze(None)
+
+    url = f"{API}/accounts/{account.id}/custodians"
+    headers = tokens.headers("psd")
+    r = await client.get(
+        url, params={"at": (t1 - timedelta(seconds=1)).isoformat()}, headers=headers
+    )
+    assert r.json()["owner"] == {"id": str(first.id), "name": "First"}
+    r = await client.get(url, params={"at": t1.isoformat()}, headers=headers)
+    assert r.json()["owner"] == {"id": str(second.id), "name": "Second"}
+    r = await client.get(url, params={"at": "2024-12-31T00:00:00"}, headers=headers)
+    assert r.json() == {"at": "2024-12-31T00:00:00Z", "owner": None, "editors": []}
+    r = await client.get(url, headers=headers)
+    assert r.json()["owner"]["id"] == str(second.id)
+
+    people = f"{API}/people/{first.id}/accounts"
+    r = await client.get(
+        people, params={"at": (t0 + timedelta(days=1)).isoformat()}, headers=headers
+    )
+    assert r.status_code == 200
+    assert [(i["account"]["id"], i["role"]) for i in r.json()["items"]] == [
+        (str(account.id), "owner")
+    ]
+    r = await client.get(people, headers=headers)
+    assert r.json()["items"] == []
+
+    r = await client.get(f"{API}/accounts/{account.id}/history", headers=headers)
+    assert r.status_code == 200
+    custodian = [i for i in r.json()["items"] if i["kind"] == "custodian"]
+    assert [(i["person"]["name"], i["valid_to"] is None) for i in custodian] == [
+        ("First", False),
+        ("Second", True),
+    ]
+
+
+async def test_history_shows_status_changes_from_the_audit_trail(client, tokens, session, staffs):
+    owner = await make_person(session, staffs, subject="pc-ann")
+    clock.freeze(datetime(2026, 1, 1, tzinfo=UTC))
+    r = await client.post(
+        f"{API}/accounts", json={"url": "https://x.com/pcann", "classification": "unofficial"},
+        headers=tokens.headers("staff", sub="pc-ann"),
+    )  # fmt: skip
+    account_id = r.json()["id"]
+    r = await client.get(f"{API}/accounts/{account_id}/history", headers=_admin(tokens))
+    items = r.json()["items"]
+    assert [i["kind"] for i in items] == ["classification", "status", "custodian"]
+    assert items[1]["old"] is None and items[1]["new"] == "pending_approval"
+    assert items[1]["action"] == "account.created"
+    assert items[2]["person"]["id"] == str(owner.id)
+
+
+# --- lookup ----------------------------------------------------------------------------
+
+
+async def test_lookup_finds_every_record_newest_first(client, tokens, session, staffs, wmids):
+    t = datetime(2024, 1, 1, tzinfo=UTC)
+    old = await make_account(session, staffs, handle="dogs", status="decommissioned", since=t)
+    new = await make_account(session, staffs, handle="dogs", since=t + timedelta(days=9))
+    await make_account(session, wmids, handle="dogs", status="decommissioned")
+    await make_account(session, staffs, handle="cats")
+    headers = tokens.headers("psd")
+    r = await client.get(f"{API}/lookup", params={"url": "https://x.com/Dogs"}, headers=headers)
+    assert r.status_code == 200
+    assert [i["id"] for i in r.json()["items"]] == [str(new.id), str(old.id)]
+    r = await client.get(
+        f"{API}/lookup", params={"platform": "x", "handle": "@DOGS"}, headers=headers
+    )
+    assert [i["id"] for i in r.json()["items"]] == [str(new.id), str(old.id)]
+    r = await client.get(f"{API}/lookup", params={"url": "https://x.com/home"}, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "url"]
+    r = await client.get(f"{API}/lookup", headers=headers)
+    assert r.status_code == 422
+
+
+# --- 401 / 403 / 404 for every endpoint ----------------------------------------------
+
+ENDPOINTS = [
+    ("GET", "/accounts", None),
+    ("POST", "/accounts", {"url": "https://x.com/abc", "classification": "official"}),
+    ("GET", "/accounts/{id}", None),
+    ("PATCH", "/accounts/{id}", {"display_name": "x"}),
+    ("POST", "/accounts/{id}/editors", {"person_id": "{person}"}),
+    ("DELETE", "/accounts/{id}/editors/{person}", None),
+    ("GET", "/accounts/{id}/custodians", None),
+    ("GET", "/accounts/{id}/history", None),
+    ("GET", "/people/{person}/accounts", None),
+    ("GET", "/lookup?url=https://x.com/abc", None),
+]
+
+
+def _fill(path, body, account_id, person_id):
+    path = path.replace("{id}", str(account_id)).replace("{person}", str(person_id))
+    if body is not None:
+        body = {k: v.replace("{person}", str(person_id)) if isinstance(v, str) else v
+                for k, v in body.items()}  # fmt: skip
+    return path, body
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+async def test_every_endpoint_needs_a_token(client, method, path, body):
+    path, body = _fill(path, body, uuid.uuid4(), uuid.uuid4())
+    r = await client.request(method, API + path, json=body)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+async def test_a_token_without_a_known_role_is_403(client, tokens, session, method, path, body):
+    await make_force(session, "staffs")
+    path, body = _fill(path, body, uuid.uuid4(), uuid.uuid4())
+    r = await client.request(method, API + path, json=body, headers=tokens.headers("janitor"))
+    assert r.status_code == 403
+
+
+WRONG_ROLES = [
+    ("POST", "/accounts", {"url": "https://x.com/abc", "classification": "official"}, "psd"),
+    ("POST", "/accounts", {"url": "https://x.com/abc", "classification": "official"}, "auditor"),
+    ("POST", "/accounts", {"url": "https://x.com/abc", "classification": "official"}, "collector"),
+    ("PATCH", "/accounts/{id}", {"display_name": "x"}, "staff"),
+    ("PATCH", "/accounts/{id}", {"display_name": "x"}, "psd"),
+    ("POST", "/accounts/{id}/editors", {"person_id": "{person}"}, "staff"),
+    ("DELETE", "/accounts/{id}/editors/{person}", None, "psd"),
+    ("GET", "/accounts/{id}/custodians", None, "staff"),
+    ("GET", "/accounts/{id}/custodians", None, "auditor"),
+    ("GET", "/accounts/{id}/history", None, "staff"),
+    ("GET", "/accounts/{id}/history", None, "auditor"),
+    ("GET", "/people/{person}/accounts", None, "staff"),
+    ("GET", "/lookup?url=https://x.com/abc", None, "staff"),
+    ("GET", "/lookup?url=https://x.com/abc", None, "collector"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "role"), WRONG_ROLES)
+async def test_wrong_role_is_403(client, tokens, session, method, path, body, role):
+    force = await make_force(session, "staffs")
+    person = await make_person(session, force)
+    account = await make_account(session, force, owner=person)
+    path, body = _fill(path, body, account.id, person.id)
+    national = role in ("auditor", "admin")
+    headers = tokens.headers(role, force=None if national else "staffs")
+    r = await client.request(method, API + path, json=body, headers=headers)
+    assert r.status_code == 403, r.text
+
+
+OTHER_FORCE = [e for e in ENDPOINTS if "{id}" in e[1] or "{person}" in e[1]]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OTHER_FORCE)
+async def test_another_forces_account_is_404(client, tokens, session, method, path, body):
+    await make_force(session, "staffs")
+    theirs = await make_force(session, "wmids")
+    person = await make_person(session, theirs)
+    account = await make_account(session, theirs, owner=person, editors=(person,))
+    path, body = _fill(path, body, account.id, person.id)
+    headers = {**_admin(tokens), "If-Match": '"v1"'}
+    r = await client.request(method, API + path, json=body, headers=headers)
+    assert r.status_code == 404, r.text
+
+
+async def test_lookup_of_another_forces_account_finds_nothing(client, tokens, session):
+    await make_force(session, "staffs")
+    theirs = await make_force(session, "wmids")
+    await make_account(session, theirs, handle="theirs")
+    r = await client.get(f"{API}/lookup?url=https://x.com/theirs", headers=tokens.headers("psd"))
+    assert r.json() == {"items": []}
+    r = await client.get(
+        f"{API}/lookup?url=https://x.com/theirs", headers=tokens.headers("admin", force=None)
+    )
+    assert len(r.json()["items"]) == 1
