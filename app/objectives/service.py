@@ -8,7 +8,7 @@ from app.audit import service as audit
 from app.auth.deps import scope_force_id, target_force_id
 from app.auth.principal import Principal
 from app.concurrency import check_if_match
-from app.errors import Conflict, NotFound
+from app.errors import AppError, Conflict, NotFound
 from app.models import Objective
 from app.objectives import repository
 from app.objectives.schemas import ObjectiveCreate, ObjectiveUpdate
@@ -25,6 +25,11 @@ class ObjectiveNotFound(NotFound):
 class DuplicateObjective(Conflict):
     code = "duplicate-objective"
     title = "Duplicate objective"
+
+
+def _taken(code: str) -> dict[str, AppError]:
+    error = DuplicateObjective(f"This force already has an objective with code {code!r}.")
+    return {"uq_objectives_force_id_code": error, "objectives.force_id, objectives.code": error}
 
 
 def _snapshot(objective: Objective) -> dict[str, object]:
@@ -71,7 +76,7 @@ async def create(
     await _check_code(session, force_id, body.code)
     objective = Objective(force_id=force_id, code=body.code, title=body.title, active=body.active)
     session.add(objective)
-    await session.flush()
+    await units.flush_unique(session, _taken(objective.code))
     audit.record(
         session,
         principal,
@@ -101,7 +106,7 @@ async def update(
         setattr(objective, field, value)
     changes = audit.diff(before, _snapshot(objective))
     if changes:
-        await session.flush()
+        await units.flush_unique(session, _taken(objective.code))
         audit.record(
             session,
             principal,

@@ -9,7 +9,7 @@ from app.audit import service as audit
 from app.auth.deps import scope_force_id, target_force_id
 from app.auth.principal import Principal
 from app.concurrency import check_if_match
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.models import Person
 from app.pagination import page_of
 from app.people import repository
@@ -32,6 +32,22 @@ class DuplicatePerson(Conflict):
 class AlreadyLeft(Conflict):
     code = "already-left"
     title = "Already left"
+
+
+def _taken(person: Person) -> dict[str, AppError]:
+    staff = DuplicatePerson(
+        f"This force already has a person with staff id {person.staff_id!r}.", field="staff_id"
+    )
+    subject = DuplicatePerson(
+        "Another person of this force is already linked to that sign-in subject.",
+        field="subject",
+    )
+    return {
+        "uq_people_force_id_staff_id": staff,
+        "people.force_id, people.staff_id": staff,
+        "uq_people_force_id_subject": subject,
+        "people.force_id, people.subject": subject,
+    }
 
 
 def _snapshot(person: Person) -> dict[str, object]:
@@ -101,7 +117,7 @@ async def create(
     await _check_unique(session, force_id, staff_id=body.staff_id, subject=body.subject)
     person = Person(force_id=force_id, status="active", **body.model_dump(exclude={"force"}))
     session.add(person)
-    await session.flush()
+    await units.flush_unique(session, _taken(person))
     audit.record(
         session,
         principal,
@@ -140,11 +156,16 @@ async def update(
         setattr(person, field, value)
     changes = audit.diff(before, _snapshot(person))
     if changes:
-        await session.flush()
+        await units.flush_unique(session, _taken(person))
         audit.record(
-            session, principal, "person.updated", "person", person.id, changes,
+            session,
+            principal,
+            "person.updated",
+            "person",
+            person.id,
+            changes,
             force_id=person.force_id,
-        )  # fmt: skip
+        )
     return person, code
 
 

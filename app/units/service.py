@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.deps import scope_force_id, target_force_id
 from app.auth.principal import Principal
 from app.concurrency import check_if_match
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.forces.repository import codes_by_id
 from app.models import Unit
 from app.pagination import decode_cursor, page_of
@@ -54,6 +55,25 @@ def decode_force_key(cursor: str | None) -> tuple[uuid.UUID, str] | None:
             "The cursor is not one this service issued.",
             errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
         ) from None
+
+
+async def flush_unique(session: AsyncSession, errors: dict[str, AppError]) -> None:
+    """Flush; a unique constraint that a racing request won since our check becomes the
+    same typed conflict the check gives. `errors` maps a constraint marker (its name on
+    PostgreSQL, its columns on SQLite) to that error."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        message = str(exc.orig)
+        for marker, error in errors.items():
+            if marker in message:
+                raise error from None
+        raise
+
+
+def _unit_name_taken(name: str) -> dict[str, AppError]:
+    error = DuplicateUnit(f"This force already has a unit named {name!r}.")
+    return {"uq_units_force_id_name": error, "units.force_id, units.name": error}
 
 
 async def force_code(session: AsyncSession, principal: Principal, force_id: uuid.UUID) -> str:
@@ -108,7 +128,7 @@ async def create(session: AsyncSession, principal: Principal, body: UnitCreate) 
     await _check_name(session, force_id, body.name)
     unit = Unit(force_id=force_id, name=body.name, kind=body.kind, parent_id=body.parent_id)
     session.add(unit)
-    await session.flush()
+    await flush_unique(session, _unit_name_taken(body.name))
     changes = audit.diff({}, {f: getattr(unit, f) for f in FIELDS})
     audit.record(session, principal, "unit.created", "unit", unit.id, changes, force_id=force_id)
     return unit, await force_code(session, principal, force_id)
@@ -139,7 +159,7 @@ async def update(
         setattr(unit, field, value)
     changes = audit.diff(before, {f: getattr(unit, f) for f in FIELDS})
     if changes:
-        await session.flush()
+        await flush_unique(session, _unit_name_taken(unit.name))
         audit.record(
             session, principal, "unit.updated", "unit", unit.id, changes, force_id=unit.force_id
         )

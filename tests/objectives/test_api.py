@@ -264,3 +264,21 @@ async def test_a_replayed_objective_create_makes_one_objective(client, tokens, s
     await session.commit()
     assert await session.scalar(sa.select(sa.func.count()).select_from(Objective)) == 1
     await session.commit()
+
+
+async def test_a_code_taken_by_a_racing_create_is_still_a_duplicate_objective(
+    client, tokens, session, forces, monkeypatch
+):
+    from app.objectives import repository
+
+    await make_objective(session, forces[0], code="ENGAGE")
+
+    async def not_yet_taken(*_args, **_kwargs):
+        return False  # the other request committed after this one checked
+
+    monkeypatch.setattr(repository, "code_taken", not_yet_taken)
+    r = await client.post(
+        BASE, json={"code": "ENGAGE", "title": "Again"}, headers=tokens.headers("comms_admin")
+    )
+    assert r.status_code == 409
+    assert r.json()["code"] == "duplicate-objective"

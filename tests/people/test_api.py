@@ -482,3 +482,24 @@ async def test_admin_marks_a_leaver_in_any_force(client, tokens, session, forces
     )
     assert r.status_code == 200
     assert r.json()["force"] == "wmids"
+
+
+@pytest.mark.parametrize("field", ["staff_id", "subject"])
+async def test_a_staff_id_or_subject_taken_by_a_racing_request_is_a_duplicate_person(
+    client, tokens, session, forces, monkeypatch, field
+):
+    from app.people import repository
+
+    await make_person(session, forces[0], staff_id="PC1234", subject="sub-1")
+
+    async def not_yet_taken(*_args, **_kwargs):
+        return False  # the other request committed after this one checked
+
+    monkeypatch.setattr(repository, f"{field}_taken", not_yet_taken)
+    body = _new(subject="sub-1") if field == "subject" else _new(staff_id="PC1234")
+    if field == "subject":
+        body["staff_id"] = "PC5678"
+    r = await client.post(BASE, json=body, headers=tokens.headers("comms_admin"))
+    assert r.status_code == 409
+    assert (r.json()["code"], r.json()["field"]) == ("duplicate-person", field)
+    assert await _count_people(session) == 1

@@ -13,11 +13,15 @@ BASE = "/api/v1/units"
 
 
 async def _events(session, action: str | None = None) -> list[AuditEvent]:
-    await session.commit()  # end any read snapshot, see what the API committed
+    """What the API committed, read in a fresh short transaction (no lock held after)."""
+    await session.commit()
     query = sa.select(AuditEvent).order_by(AuditEvent.id)
     if action is not None:
         query = query.where(AuditEvent.action == action)
-    return list((await session.scalars(query)).all())
+    try:
+        return list((await session.scalars(query)).all())
+    finally:
+        await session.commit()
 
 
 @pytest.fixture
@@ -215,6 +219,7 @@ async def test_a_replayed_create_returns_the_first_answer(client, tokens, sessio
     assert other.json()["code"] == "idempotency-key-reused"
     await session.commit()
     assert await session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 1
+    await session.commit()
 
 
 # --- read and edit -----------------------------------------------------------------
@@ -395,3 +400,22 @@ async def test_a_cursor_with_a_bad_force_key_is_refused(client, tokens, forces):
         BASE, params={"cursor": encode_cursor(["nope", "x"])}, headers=tokens.headers("staff")
     )
     assert r.status_code == 422
+
+
+async def test_a_name_taken_by_a_racing_create_is_still_a_duplicate_unit(
+    client, tokens, session, forces, monkeypatch
+):
+    from app.units import repository
+
+    await make_unit(session, forces[0], name="HQ")
+
+    async def not_yet_taken(*_args, **_kwargs):
+        return False  # the other request committed after this one checked
+
+    monkeypatch.setattr(repository, "name_taken", not_yet_taken)
+    r = await client.post(
+        BASE, json={"name": "HQ", "kind": "hq"}, headers=tokens.headers("comms_admin")
+    )
+    assert r.status_code == 409
+    assert r.json()["code"] == "duplicate-unit"
+    assert await _events(session) == []
