@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -139,7 +140,7 @@ _STATUS_CODES = {
 
 
 def problem_response(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
 ) -> Any:
     from fastapi.responses import JSONResponse
 

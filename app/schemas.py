@@ -52,7 +52,6 @@ ForceCode = Annotated[
 Url = Annotated[
     str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f]+$")
 ]
-SmallList = Field(default_factory=list, max_length=100)
 
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. invalid JSON).",

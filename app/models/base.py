@@ -76,7 +76,7 @@ class VersionMixin:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version}
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 def enum_check(column: str, values: tuple[str, ...] | list[str]) -> sa.CheckConstraint:
