@@ -8,7 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.guidelines.rules import GUIDELINES, has_accepted_signoff, in_scope_of, is_current
+from app.guidelines.rules import (
+    GUIDELINES,
+    has_accepted_signoff,
+    in_scope_of,
+    is_current,
+    outstanding_guidelines,
+)
 from app.models import Account, Custodianship, Force, Guideline, Person, Signoff
 from app.models.enums import RELEASED_STATUSES
 
@@ -164,6 +170,13 @@ async def outstanding_for_person(
         .order_by(g.c.code, g.c.force_id.is_(None), g.c.id)
     )
     return list((await session.execute(query)).all())
+
+
+async def any_outstanding(
+    session: AsyncSession, person_id: uuid.UUID, force_id: uuid.UUID, now: datetime
+) -> bool:
+    query = outstanding_guidelines(person_id, force_id, now).limit(1)
+    return (await session.execute(query)).first() is not None
 
 
 def _operates_live_account(person: Any) -> sa.ColumnElement[bool]:

@@ -316,8 +316,7 @@ async def has_signed_current(
     session: AsyncSession, person_id: uuid.UUID, force_id: uuid.UUID
 ) -> bool:
     """True when the person holds a valid sign-off of every current guideline (grace or not)."""
-    rows = await repository.outstanding_for_person(session, person_id, force_id, clock.now())
-    return not rows
+    return not await repository.any_outstanding(session, person_id, force_id, clock.now())
 
 
 async def outstanding(
