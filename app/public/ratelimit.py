@@ -53,7 +53,7 @@ class SlidingWindowLimiter:
         else:
             needed = 1 - (self.limit - current - 1) / previous
             wait = (needed - elapsed) * self.window
-        return max(1, math.ceil(wait))
+        return max(1, math.ceil(wait - 1e-6))  # float noise must not add a second
 
 
 def limiter_of(request: Request) -> SlidingWindowLimiter:
