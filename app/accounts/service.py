@@ -305,7 +305,15 @@ async def create_account(
         {k: [None, v] for k, v in created.items() if v not in (None, "", [], False)},
         force_id=force_id,
     )
-    # A staff declaration opens a `registration` request: the workflows service hooks in here.
+    # Integration point (workflows): a staff declaration opens a `registration` request,
+    # requested by the declaring staff member, in this same transaction.
+    if not principal.has(*MANAGER_ROLES):
+        from app.workflows import service as workflows  # late: workflows imports accounts
+
+        await workflows.open_request(
+            session, principal, kind="registration", account=account,
+            reason="Declared by the staff member who runs it.", details={},
+        )  # fmt: skip
     return account
 
 

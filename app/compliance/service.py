@@ -157,6 +157,14 @@ async def attest(
         },
         force_id=account.force_id,
     )
+    # Integration point (workflows): "no longer needed" opens a decommission request in
+    # this transaction, and the attestation keeps its id.
+    if not body.still_needed:
+        from app.workflows import service as workflows  # late: workflows imports accounts
+
+        request = await workflows.open_for_attestation(session, principal, account.id, body.note)
+        attestation.request_id = request.id
+        await session.flush()
     return await _read(session, attestation)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.audit import service as audit
 from app.auth.principal import Principal
-from app.errors import Conflict, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.holds.service import ensure_not_held
 from app.models import Account, ChecklistItem, Person, Request
 from app.models.enums import RELEASED_STATUSES
@@ -114,7 +114,10 @@ async def check_details(
             raise _bad("new_owner_id", "the person already owns the account")
     elif kind == "decommission" and d.get("redirect_account_id") is not None:
         target_id = uuid.UUID(d["redirect_account_id"])
-        target = await repository.account_visible(session, principal, target_id)
+        try:
+            target: Account | None = await ports.get_visible(session, principal, target_id)
+        except NotFound:
+            target = None
         if (
             target is None
             or target.force_id != account.force_id
@@ -203,9 +206,8 @@ async def on_approve(
         new_owner = await _compliant_owner(
             session, account, _uuid(d["new_owner_id"]), "new_owner_id"
         )
+        # The accounts domain closes and opens the owner intervals and audits the change.
         await ports.change_owner(session, principal, account, new_owner.id, clock.now())
-        await session.flush()
-        _audit_account(session, principal, "account.owner_changed", account, before, request)
 
 
 async def on_reject(session: AsyncSession, principal: Principal, request: Request) -> None:

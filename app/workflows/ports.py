@@ -1,75 +1,33 @@
-"""What the workflows need from the accounts and guidelines domains.
+"""What the workflows need from the accounts and guidelines domains, in one place.
 
-Effects of requests change accounts (status, owner through custodianship intervals,
-unit, objectives) and depend on guideline sign-offs. Those rules belong to the other
-domains; this module is the one place the workflows reach them.
+Effects of requests change accounts: status and classification on the account row
+(locked by the workflow), the owner through the accounts domain's custodianship
+intervals, and objectives. Sign-off rules are the guidelines domain's.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import clock
-from app.auth.principal import Principal
-from app.guidelines.rules import outstanding_guidelines
-from app.models import Account, AccountObjective, Custodianship
+from app.accounts.custody import change_owner, end_custodianships, get_visible
+from app.guidelines.service import has_signed_current
+from app.models import AccountObjective, Objective
+
+__all__ = [
+    "change_owner",
+    "end_custodianships",
+    "get_visible",
+    "has_signed_current",
+    "objective_codes",
+    "replace_objectives",
+]
 
 
-async def has_signed_current(
-    session: AsyncSession, person_id: uuid.UUID, force_id: uuid.UUID
-) -> bool:
-    outstanding = outstanding_guidelines(person_id, force_id, clock.now()).limit(1)
-    return (await session.execute(outstanding)).first() is None
-
-
-async def change_owner(
-    session: AsyncSession,
-    principal: Principal,
-    account: Account,
-    new_owner_id: uuid.UUID,
-    at: datetime,
-) -> None:
-    """Close the open owner interval at `at` and open the new owner's from `at`."""
-    if account.owner_id == new_owner_id:
-        return
-    await session.execute(
-        sa.update(Custodianship)
-        .where(
-            Custodianship.account_id == account.id,
-            Custodianship.role == "owner",
-            Custodianship.valid_to.is_(None),
-        )
-        .values(valid_to=at)
-    )
-    session.add(
-        Custodianship(
-            force_id=account.force_id,
-            account_id=account.id,
-            person_id=new_owner_id,
-            role="owner",
-            valid_from=at,
-        )
-    )
-    account.owner_id = new_owner_id
-    await session.flush()
-
-
-async def end_custodianships(
-    session: AsyncSession, principal: Principal, account: Account, at: datetime
-) -> None:
-    await session.execute(
-        sa.update(Custodianship)
-        .where(Custodianship.account_id == account.id, Custodianship.valid_to.is_(None))
-        .values(valid_to=at)
-    )
-    account.owner_id = None
-    await session.flush()
-
-
+# The accounts service changes objectives only through an If-Match edit of the whole
+# account; a completed transfer applies the objectives it was approved with.
 async def replace_objectives(
     session: AsyncSession, account_id: uuid.UUID, objective_ids: list[uuid.UUID]
 ) -> None:
@@ -84,8 +42,6 @@ async def replace_objectives(
 
 
 async def objective_codes(session: AsyncSession, account_id: uuid.UUID) -> list[str]:
-    from app.models import Objective
-
     rows = await session.scalars(
         sa.select(Objective.code)
         .join(AccountObjective, AccountObjective.objective_id == Objective.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +28,7 @@ from app.models.base import UTCDateTime
 from app.workflows.states import OPEN
 
 
-def operated_by(principal: Principal, account_id: sa.ColumnElement[uuid.UUID]) -> sa.Exists:
+def operated_by(principal: Principal, account_id: Any) -> sa.Exists:
     """The caller (people.subject == sub in their force) owns or edits the account now."""
     return (
         sa.select(Custodianship.id)
@@ -53,7 +54,7 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     )
 
 
-def _with_code() -> sa.Select[tuple[Request, str]]:
+def _with_code() -> sa.Select[Request, str]:
     return sa.select(Request, Force.code).join(Force, Force.id == Request.force_id)
 
 
@@ -150,21 +151,7 @@ async def claim(session: AsyncSession, request: Request, source: str, target: st
     return True
 
 
-# --- Lookups in other domains' tables, used until their services expose them ------------
-
-
-async def account_visible(
-    session: AsyncSession, principal: Principal, account_id: uuid.UUID
-) -> Account | None:
-    """An account the caller may read (staff: official/corporate ones, or ones they run)."""
-    query = sa.select(Account).where(
-        Account.id == account_id, force_filter(principal, Account.force_id)
-    )
-    if not principal.is_national and not principal.has("comms_admin", "psd"):
-        query = query.where(
-            sa.or_(Account.classification != "unofficial", operated_by(principal, Account.id))
-        )
-    return await session.scalar(query)
+# --- Reads of the organisation that the rules of a request depend on --------------------
 
 
 async def operates(session: AsyncSession, principal: Principal, account_id: uuid.UUID) -> bool:
@@ -208,6 +195,5 @@ async def objectives_by_code(
 
 
 async def review_interval_days(session: AsyncSession, force_id: uuid.UUID) -> int:
-    return int(
-        await session.scalar(sa.select(Force.review_interval_days).where(Force.id == force_id))
-    )
+    days = await session.scalar(sa.select(Force.review_interval_days).where(Force.id == force_id))
+    return int(days or 365)

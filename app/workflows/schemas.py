@@ -61,7 +61,7 @@ def parse_details(kind: str, raw: dict[str, Any]) -> Input:
             for err in exc.errors()
         ]
         detail = "; ".join(
-            ".".join(str(p) for p in e["loc"][1:]) + ": " + e["msg"] for e in errors[:5]
+            ".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors()[:5]
         )
         raise ValidationFailed(f"Invalid details for a {kind} request: {detail}", errors) from None
 

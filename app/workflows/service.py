@@ -19,7 +19,7 @@ from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.holds.service import decode_time_key
 from app.models import Account, ChecklistItem, Request, RequestDecision
 from app.pagination import page_of
-from app.workflows import effects, repository
+from app.workflows import effects, ports, repository
 from app.workflows.checklists import CHECKLISTS, item_of
 from app.workflows.repository import RequestFilter
 from app.workflows.schemas import ChecklistUpdate, RequestCreate, parse_details
@@ -32,10 +32,6 @@ GuidelinesNotSigned = effects.GuidelinesNotSigned
 
 class RequestNotFound(NotFound):
     code = "request-not-found"
-
-
-class AccountNotFound(NotFound):
-    code = "account-not-found"
 
 
 class ChecklistItemNotFound(NotFound):
@@ -152,9 +148,7 @@ async def page(
 
 async def submit(session: AsyncSession, principal: Principal, body: RequestCreate) -> RequestView:
     """A request from the API: staff only for accounts they run, comms_admin/admin any."""
-    account = await repository.account_visible(session, principal, body.account_id)
-    if account is None:
-        raise AccountNotFound(f"No account {body.account_id}.")
+    account = await ports.get_visible(session, principal, body.account_id)
     if not principal.has("comms_admin", "admin"):
         await require_person(session, principal)
         if not await repository.operates(session, principal, account.id):
@@ -218,6 +212,31 @@ async def open_request(
         force_id=account.force_id,
     )  # fmt: skip
     return request
+
+
+async def open_for_attestation(
+    session: AsyncSession, principal: Principal, account_id: uuid.UUID, note: str | None
+) -> Request:
+    """The decommission request of an owner's "no longer needed" review.
+
+    The attestation service has checked that the caller owns the account. An open
+    decommission is reused (the owner said the same thing twice); any other open request
+    must be decided first (409 `request-already-open`).
+    """
+    open_id = await repository.open_request_id(session, account_id)
+    if open_id is not None:
+        existing = await session.get(Request, open_id)
+        if existing is not None and existing.kind == "decommission":
+            return existing
+        raise _already_open(account_id)
+    account = await repository.lock_account(session, account_id)
+    reason = "The owner's periodic review says the account is no longer needed."
+    if note:
+        reason = f"{reason} Note: {note}"[:4000]
+    return await open_request(
+        session, principal, kind="decommission", account=account, reason=reason,
+        details={"reason_code": "other"},
+    )  # fmt: skip
 
 
 def _already_open(account_id: uuid.UUID) -> RequestAlreadyOpen:
