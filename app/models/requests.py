@@ -35,6 +35,8 @@ class Request(IdMixin, TimestampMixin, VersionMixin, Base):
             postgresql_where=sa.text(_OPEN),
         ),
         sa.Index("ix_requests_force_id_status", "force_id", "status"),
+        # GET /requests pages a force's requests newest first by (created_at, id).
+        sa.Index("ix_requests_force_id_created_at_id", "force_id", "created_at", "id"),
         sa.Index("ix_requests_account_id", "account_id"),
         enum_check("kind", REQUEST_KINDS),
         enum_check("status", REQUEST_STATUSES),

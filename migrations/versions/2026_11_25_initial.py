@@ -550,6 +550,11 @@ def upgrade() -> None:
             "ix_requests_force_id_status", ["force_id", "status"], unique=False
         )
         batch_op.create_index(
+            "ix_requests_force_id_created_at_id",
+            ["force_id", "created_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
             "uq_requests_open_account",
             ["account_id"],
             unique=True,
@@ -658,6 +663,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("status IN ('submitted', 'approved')"),
             postgresql_where=sa.text("status IN ('submitted', 'approved')"),
         )
+        batch_op.drop_index("ix_requests_force_id_created_at_id")
         batch_op.drop_index("ix_requests_force_id_status")
         batch_op.drop_index("ix_requests_account_id")
 
