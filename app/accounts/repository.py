@@ -176,7 +176,7 @@ async def account_rows(
     after_id: uuid.UUID | None,
     limit: int,
     now: datetime,
-) -> list[sa.Row[Any]]:
+) -> list[Any]:
     """A page in id order (stable, and served by the (force_id, id) and primary key indexes)."""
     query = _filtered(_select_accounts(principal, now), filters, now)
     if after_id is not None:
@@ -186,7 +186,7 @@ async def account_rows(
 
 async def lookup_rows(
     session: AsyncSession, principal: Principal, platform: str, handle: str, now: datetime
-) -> list[sa.Row[Any]]:
+) -> list[Any]:
     """Every record of one platform handle in scope, released ones included, newest first."""
     query = _select_accounts(principal, now).where(
         Account.platform == platform, Account.handle == handle
@@ -371,9 +371,7 @@ def _holds_at(at: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-async def custodians_at(
-    session: AsyncSession, account_id: uuid.UUID, at: datetime
-) -> list[sa.Row[Any]]:
+async def custodians_at(session: AsyncSession, account_id: uuid.UUID, at: datetime) -> list[Any]:
     query = (
         sa.select(Custodianship.role, Person.id, Person.name)
         .join(Person, Person.id == Custodianship.person_id)
@@ -383,7 +381,7 @@ async def custodians_at(
     return list((await session.execute(query)).all())
 
 
-async def custodian_intervals(session: AsyncSession, account_id: uuid.UUID) -> list[sa.Row[Any]]:
+async def custodian_intervals(session: AsyncSession, account_id: uuid.UUID) -> list[Any]:
     query = (
         sa.select(
             Custodianship.role,
@@ -394,7 +392,8 @@ async def custodian_intervals(session: AsyncSession, account_id: uuid.UUID) -> l
         )
         .join(Person, Person.id == Custodianship.person_id)
         .where(Custodianship.account_id == account_id)
-        .order_by(Custodianship.valid_from, Custodianship.id)
+        # At one instant: the owner ('owner' > 'editor'), then editors by name.
+        .order_by(Custodianship.valid_from, Custodianship.role.desc(), Person.name, Person.id)
     )
     return list((await session.execute(query)).all())
 
@@ -410,7 +409,7 @@ async def account_events(session: AsyncSession, account_id: uuid.UUID) -> list[A
 
 async def operated_at(
     session: AsyncSession, principal: Principal, person_id: uuid.UUID, at: datetime
-) -> list[sa.Row[Any]]:
+) -> list[Any]:
     query = (
         sa.select(
             Custodianship.role,
@@ -428,6 +427,6 @@ async def operated_at(
         .join(Account, Account.id == Custodianship.account_id)
         .join(Force, Force.id == Account.force_id)
         .where(Custodianship.person_id == person_id, _holds_at(at), visible_to(principal))
-        .order_by(Custodianship.valid_from, Custodianship.id)
+        .order_by(Custodianship.valid_from, Account.handle, Account.id)
     )
     return list((await session.execute(query)).all())

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -43,7 +43,7 @@ At = Annotated[
     Query(description="The instant to answer for (ISO 8601; no zone means UTC). Default: now."),
 ]
 
-CSV_RESPONSE = {
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The page."}
 }
 

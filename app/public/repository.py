@@ -13,7 +13,7 @@ from app.pagination import after
 PUBLIC_CLASSIFICATIONS = ("corporate", "official")
 
 
-def _public() -> sa.Select[Any]:
+def _public() -> Any:
     return (
         sa.select(
             Force.code.label("force_code"),
