@@ -117,9 +117,17 @@ async def accounts_by_handle(
     session: AsyncSession, principal: Principal, pairs: set[tuple[str, str]]
 ) -> dict[tuple[str, str], Any]:
     """The account each (platform, handle) names in scope: the live record, else the newest."""
-    handles = sorted({h for _, h in pairs})
+    by_platform: dict[str, list[str]] = {}
+    for platform, handle in sorted(pairs):
+        by_platform.setdefault(platform, []).append(handle)
     best: dict[tuple[str, str], Any] = {}
-    for start in range(0, len(handles), CHUNK):
+    # platform = :p AND handle IN (...): served by the (platform, handle) index.
+    batches = [
+        (platform, handles[start : start + CHUNK])
+        for platform, handles in by_platform.items()
+        for start in range(0, len(handles), CHUNK)
+    ]
+    for platform, batch in batches:
         rows = await session.execute(
             sa.select(
                 ACCOUNTS.c.id,
@@ -129,14 +137,13 @@ async def accounts_by_handle(
                 ACCOUNTS.c.status,
                 ACCOUNTS.c.created_at,
             ).where(
-                ACCOUNTS.c.handle.in_(handles[start : start + CHUNK]),
+                ACCOUNTS.c.platform == platform,
+                ACCOUNTS.c.handle.in_(batch),
                 force_filter(principal, ACCOUNTS.c.force_id),
             )
         )
         for row in rows:
             key = (row.platform, row.handle)
-            if key not in pairs:
-                continue
             rank = (row.status not in RELEASED_STATUSES, row.created_at)
             held = best.get(key)
             if held is None or rank > (held.status not in RELEASED_STATUSES, held.created_at):

@@ -121,7 +121,7 @@ CSV_BODY = {
     response_model=ActivityImportResult,
     status_code=201,
     responses={200: {"description": "Imported; no period was new."}}
-    | errors(*AUTH_ERRORS, 404, 413, 415),
+    | errors(*AUTH_ERRORS, 413, 415),
     openapi_extra=CSV_BODY,
     tags=["imports"],
 )

@@ -181,3 +181,25 @@ async def test_racing_upserts_of_one_period_insert_once(live_server, tokens, ses
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] * 7 + [201], [a.text for a in answers]
     assert len(await periods(session, account)) == 1
+
+
+async def test_reading_one_period_is_scoped(client, tokens, session):
+    clock.freeze(T)
+    await make_force(session)
+    other = await make_force(session, "wmids")
+    theirs = await make_account(session, other)
+    r = await client.post(
+        f"{API}/accounts/{theirs.id}/activity",
+        json=figures(),
+        headers=tokens.headers("collector", force="wmids"),
+    )
+    url = r.headers["location"]
+    assert (await client.get(url)).status_code == 401
+    assert (
+        await client.get(url, headers=tokens.headers("staff", force="wmids"))
+    ).status_code == 403
+    assert (await client.get(url, headers=tokens.headers("comms_admin"))).status_code == 404
+    assert (await client.get(url, headers=tokens.headers("comms_admin", force="wmids"))).is_success
+    missing = f"{API}/accounts/{theirs.id}/activity/{uuid.uuid4()}"
+    r = await client.get(missing, headers=tokens.headers("comms_admin", force="wmids"))
+    assert r.status_code == 404

@@ -170,3 +170,30 @@ async def test_attestation_history_is_for_oversight_roles(client, tokens, sessio
     other = tokens.headers("psd", force="wmids")
     await make_force(session, "wmids")
     assert (await client.get(url, headers=other)).status_code == 404
+
+
+async def test_reading_one_attestation(client, tokens, session):
+    clock.freeze(T)
+    force = await make_force(session)
+    owner = await make_person(session, force, subject="owner")
+    await make_person(session, force, subject="other")
+    account = await make_account(session, force, owner=owner)
+    r = await client.post(
+        f"{API}/accounts/{account.id}/attest",
+        json={"still_needed": True},
+        headers=tokens.headers("staff", sub="owner"),
+    )
+    url = r.headers["location"]
+    assert (await client.get(url)).status_code == 401
+    assert (await client.get(f"{API}/accounts/{account.id}/attestations")).status_code == 401
+    assert (await client.get(url, headers=tokens.headers("staff", sub="other"))).status_code == 403
+    assert (await client.get(url, headers=tokens.headers("collector"))).status_code == 403
+    assert (await client.get(url, headers=tokens.headers("comms_admin"))).status_code == 200
+    await make_force(session, "wmids")
+    r = await client.get(url, headers=tokens.headers("comms_admin", force="wmids"))
+    assert r.status_code == 404
+    r = await client.get(
+        f"{API}/accounts/{account.id}/attestations/{uuid.uuid4()}",
+        headers=tokens.headers("comms_admin"),
+    )
+    assert r.status_code == 404

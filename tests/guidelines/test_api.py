@@ -313,3 +313,19 @@ async def test_get_signoff_by_id(client, tokens, session):
     assert (
         await client.get(f"{API}/signoffs/{uuid.uuid4()}", headers=tokens.headers("psd"))
     ).status_code == 404
+
+
+async def test_reads_need_a_token(client, session):
+    force = await make_force(session)
+    person = await make_person(session, force)
+    signoff = await sign(session, person, await make_guideline(session))
+    for path in (
+        "/guidelines",
+        "/guidelines?current=true",
+        "/signoffs",
+        f"/signoffs/{signoff.id}",
+        f"/people/{person.id}/signoffs",
+    ):
+        r = await client.get(API + path)
+        assert r.status_code == 401, path
+        assert r.headers["www-authenticate"].startswith("Bearer")

@@ -54,3 +54,9 @@ async def test_me_without_a_person_record(client, tokens, session):
 
 async def test_me_needs_a_token(client):
     assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_me_refuses_a_token_without_a_known_role(client, tokens, session):
+    await make_force(session)
+    r = await client.get("/api/v1/me", headers=tokens.headers("janitor"))
+    assert r.status_code == 403
