@@ -3,9 +3,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import force_filter
@@ -14,8 +15,8 @@ from app.models import Account, ActivityPeriod
 from app.models.base import UTCDateTime
 from app.models.enums import RELEASED_STATUSES
 
-ACTIVITY = ActivityPeriod.__table__
-ACCOUNTS = Account.__table__
+ACTIVITY = cast(sa.Table, ActivityPeriod.__table__)
+ACCOUNTS = cast(sa.Table, Account.__table__)
 KEY_COLUMNS = ("account_id", "period_start", "period_end")
 FIGURES = ("original_posts", "reposts", "replies", "followers", "last_post_at")
 CHUNK = 500
@@ -24,10 +25,8 @@ CHUNK = 500
 def _insert(session: AsyncSession) -> Any:
     """INSERT with ON CONFLICT support for the dialect in use."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(ACTIVITY)
+        return postgresql.insert(ACTIVITY)
+    return sqlite.insert(ACTIVITY)
 
 
 async def account_in_scope(

@@ -32,8 +32,10 @@ def _location(account_id: uuid.UUID, activity_id: uuid.UUID) -> str:
     "/accounts/{account_id}/activity",
     status_code=201,
     response_model=ActivityRead,
-    responses={200: {"description": "The period existed; its figures were replaced."}}
-    | errors(*AUTH_ERRORS, 404),
+    responses={
+        **errors(*AUTH_ERRORS, 404),
+        200: {"description": "The period existed; its figures were replaced."},
+    },
 )
 async def record_activity(
     account_id: uuid.UUID,
@@ -120,8 +122,10 @@ CSV_BODY = {
     "/imports/activity",
     response_model=ActivityImportResult,
     status_code=201,
-    responses={200: {"description": "Imported; no period was new."}}
-    | errors(*AUTH_ERRORS, 413, 415),
+    responses={
+        **errors(*AUTH_ERRORS, 413, 415),
+        200: {"description": "Imported; no period was new."},
+    },
     openapi_extra=CSV_BODY,
     tags=["imports"],
 )

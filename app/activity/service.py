@@ -79,6 +79,7 @@ async def record(
                 session, account.id, body.period_start, body.period_end
             )
     assert period is not None
+    changes: dict[str, list[Any]]
     if created:
         changes = {
             "account_id": [None, str(account.id)],

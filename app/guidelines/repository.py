@@ -26,7 +26,7 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     return sa.or_(Guideline.force_id.is_(None), Guideline.force_id == principal.force_id)
 
 
-def _with_current(now: datetime) -> sa.Select[Any]:
+def _with_current(now: datetime) -> sa.Select[Guideline, bool, str]:
     g = GUIDELINES
     return sa.select(Guideline, is_current(g, now).label("current"), Force.code.label("force"))
 
@@ -97,7 +97,7 @@ async def find_signoff(
     )
 
 
-def _signoff_columns() -> sa.Select[Any]:
+def _signoff_columns() -> sa.Select[Signoff, str, str, str]:
     return (
         sa.select(
             Signoff,

@@ -96,8 +96,10 @@ async def get_guideline(
     "/guidelines/{guideline_id}/signoffs",
     status_code=201,
     response_model=SignoffRead,
-    responses={200: {"description": "Already signed: the existing sign-off."}}
-    | errors(*AUTH_ERRORS, 404, 409),
+    responses={
+        **errors(*AUTH_ERRORS, 404, 409),
+        200: {"description": "Already signed: the existing sign-off."},
+    },
 )
 async def sign_guideline(
     guideline_id: uuid.UUID, session: Session, principal: Signer, key: IdempotencyKey = None
