@@ -92,7 +92,11 @@ async def _empty_all_tables(db: Database) -> None:
             for name in tables:
                 await conn.execute(sa.text(f'DELETE FROM "{name}"'))
         else:
-            await conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # DELETE beats TRUNCATE on tables this small; replica mode lets the test
+            # harness (only) past the audit table's append-only trigger.
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for name in tables:
+                await conn.execute(sa.text(f'DELETE FROM "{name}"'))
 
 
 @pytest.fixture(autouse=True)

@@ -114,9 +114,7 @@ async def make_account(
     return account
 
 
-async def make_guideline(
-    session: AsyncSession, force: Force | None = None, **kw: Any
-) -> Guideline:
+async def make_guideline(session: AsyncSession, force: Force | None = None, **kw: Any) -> Guideline:
     kw.setdefault("code", "social-media")
     kw.setdefault("version", 1)
     kw.setdefault("title", "Social media guidelines")
