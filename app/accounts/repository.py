@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,12 +78,6 @@ def shows_operators(principal: Principal, is_anonymous: bool, operates: bool) ->
     return not is_anonymous
 
 
-def _operates_column(principal: Principal) -> sa.Label[bool]:
-    if principal.has(*OPERATOR_ROLES):
-        return sa.true().label("caller_operates")
-    return caller_operates(principal).label("caller_operates")
-
-
 def _base_columns() -> list[Any]:
     return [
         Account.id,
@@ -108,22 +103,110 @@ def _base_columns() -> list[Any]:
     ]
 
 
-def _select_accounts(principal: Principal, now: datetime) -> sa.Select[Any]:
+# --- the account SELECT, built once per caller shape and second ----------------------
+#
+# Building the flag expressions costs milliseconds of Python, far more than running the
+# query, so the statement is built once per (caller shape, second of `now`) with the
+# caller's force and subject as bound parameters, and reused by every request of that
+# second. Flags are day-scale rules: evaluating them as of the start of the second
+# changes nothing anyone can see.
+
+_SCOPE = sa.bindparam("scope_force_id", type_=sa.Uuid())
+_SUB = sa.bindparam("caller_sub", type_=sa.String())
+_ACCOUNT_ID = sa.bindparam("account_id", type_=sa.Uuid())
+
+
+def _shape(principal: Principal) -> tuple[str, str]:
+    """(whose accounts: all | force | staff, whose operators: all | own | none)."""
+    if principal.is_national:
+        visibility = "all"
+    elif principal.has(*FORCE_WIDE_ROLES):
+        visibility = "force"
+    else:
+        visibility = "staff"
+    if principal.has(*OPERATOR_ROLES):
+        operators = "all"
+    elif principal.force_id is None:
+        operators = "none"
+    else:
+        operators = "own"
+    return visibility, operators
+
+
+def _params(principal: Principal) -> dict[str, Any]:
+    return {"scope_force_id": principal.force_id, "caller_sub": principal.sub}
+
+
+def _operates_bound() -> sa.ColumnElement[bool]:
     return (
-        sa.select(*_base_columns(), *flags.flag_columns(now), _operates_column(principal))
+        sa.select(_CallerCustody.id)
+        .join(_Caller, _Caller.id == _CallerCustody.person_id)
+        .where(
+            _CallerCustody.account_id == Account.id,
+            _CallerCustody.valid_to.is_(None),
+            _Caller.force_id == _SCOPE,
+            _Caller.subject == _SUB,
+        )
+        .exists()
+    )
+
+
+def _build_select(shape: tuple[str, str], now: datetime) -> sa.Select[Any]:
+    visibility, operators = shape
+    operates = {"all": sa.true(), "none": sa.false()}.get(operators)
+    query = (
+        sa.select(
+            *_base_columns(),
+            *flags.flag_columns(now),
+            (operates if operates is not None else _operates_bound()).label("caller_operates"),
+        )
         .select_from(Account)
         .join(Force, Force.id == Account.force_id)
         .outerjoin(Owner, Owner.id == Account.owner_id)
-        .where(visible_to(principal))
     )
+    if visibility == "force":
+        query = query.where(Account.force_id == _SCOPE)
+    elif visibility == "staff":
+        query = query.where(
+            Account.force_id == _SCOPE,
+            sa.or_(Account.classification != "unofficial", _operates_bound()),
+        )
+    return query
+
+
+class _PerSecond:
+    """Statements (and flag filters) built for one second of `now`."""
+
+    def __init__(self) -> None:
+        self.second: datetime | None = None
+        self.items: dict[Any, Any] = {}
+
+    def get(self, now: datetime, key: Any, build: Any) -> Any:
+        second = now.replace(microsecond=0)
+        if second != self.second:
+            self.second, self.items = second, {}
+        found = self.items.get(key)
+        if found is None:
+            found = self.items[key] = build(second)
+        return found
+
+
+_built = _PerSecond()
+
+
+def _base(principal: Principal, now: datetime) -> tuple[tuple[str, str], sa.Select[Any]]:
+    shape = _shape(principal)
+    return shape, _built.get(now, ("base", shape), lambda second: _build_select(shape, second))
 
 
 async def account_row(
     session: AsyncSession, principal: Principal, account_id: uuid.UUID, now: datetime
 ) -> sa.Row[Any] | None:
     """The account, its force code, owner name and flags in one statement."""
-    query = _select_accounts(principal, now).where(Account.id == account_id)
-    return (await session.execute(query)).first()
+    shape, base = _base(principal, now)
+    query = _built.get(now, ("one", shape), lambda _: base.where(Account.id == _ACCOUNT_ID))
+    params = {**_params(principal), "account_id": account_id}
+    return (await session.execute(query, params)).first()
 
 
 @dataclass(frozen=True)
@@ -138,28 +221,32 @@ class AccountFilters:
     q: str | None = None
 
 
+_EQUALITY_FILTERS = {
+    "force_id": Account.force_id,
+    "platform": Account.platform,
+    "classification": Account.classification,
+    "status": Account.status,
+    "unit_id": Account.unit_id,
+    "owner_id": Account.owner_id,
+}
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, with its own %, _ and \\ taken literally."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _filtered(query: sa.Select[Any], f: AccountFilters, now: datetime) -> sa.Select[Any]:
-    if f.force_id is not None:
-        query = query.where(Account.force_id == f.force_id)
-    for column, value in (
-        (Account.platform, f.platform),
-        (Account.classification, f.classification),
-        (Account.status, f.status),
-        (Account.unit_id, f.unit_id),
-        (Account.owner_id, f.owner_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if f.flag is not None:
-        query = query.where(flags.flag_expression(f.flag, now))
-    if f.q:
-        pattern = like_pattern(f.q)
+def _filtered(
+    base: sa.Select[Any], given: tuple[str, ...], flag: str | None, q: bool, now: datetime
+) -> sa.Select[Any]:
+    query = base
+    for name in given:
+        query = query.where(_EQUALITY_FILTERS[name] == sa.bindparam(f"f_{name}"))
+    if flag is not None:
+        query = query.where(flags.flag_expression(flag, now))
+    if q:
+        pattern = sa.bindparam("q_pattern", type_=sa.String())
         query = query.where(
             sa.or_(
                 sa.func.lower(Account.handle).like(pattern, escape="\\"),
@@ -177,23 +264,44 @@ async def account_rows(
     limit: int,
     now: datetime,
 ) -> list[Any]:
-    """A page in id order (stable, and served by the (force_id, id) and primary key indexes)."""
-    query = _filtered(_select_accounts(principal, now), filters, now)
+    """A page in id order (stable, and served by the (force_id, id) and primary key indexes).
+    The statement is cached per combination of filters given; their values are bound."""
+    shape, base = _base(principal, now)
+    params = _params(principal)
+    given = tuple(n for n in _EQUALITY_FILTERS if getattr(filters, n) is not None)
+    params.update({f"f_{n}": getattr(filters, n) for n in given})
+    if filters.q:
+        params["q_pattern"] = like_pattern(filters.q)
     if after_id is not None:
-        query = query.where(Account.id > after_id)
-    return list((await session.execute(query.order_by(Account.id).limit(limit))).all())
+        params["after_id"] = after_id
+    params["row_limit"] = limit
+
+    def build(second: datetime) -> sa.Select[Any]:
+        query = _filtered(base, given, filters.flag, bool(filters.q), second)
+        if after_id is not None:
+            query = query.where(Account.id > sa.bindparam("after_id", type_=sa.Uuid()))
+        return query.order_by(Account.id).limit(sa.bindparam("row_limit", type_=sa.Integer()))
+
+    key = ("page", shape, given, filters.flag, bool(filters.q), after_id is not None)
+    query = _built.get(now, key, build)
+    return list((await session.execute(query, params)).all())
 
 
 async def lookup_rows(
     session: AsyncSession, principal: Principal, platform: str, handle: str, now: datetime
 ) -> list[Any]:
     """Every record of one platform handle in scope, released ones included, newest first."""
-    query = _select_accounts(principal, now).where(
-        Account.platform == platform, Account.handle == handle
+    shape, base = _base(principal, now)
+    query = _built.get(
+        now,
+        ("lookup", shape),
+        lambda _: base.where(
+            Account.platform == sa.bindparam("lk_platform"),
+            Account.handle == sa.bindparam("lk_handle"),
+        ).order_by(Account.created_at.desc(), Account.id.desc()),
     )
-    return list(
-        (await session.execute(query.order_by(Account.created_at.desc(), Account.id.desc()))).all()
-    )
+    params = {**_params(principal), "lk_platform": platform, "lk_handle": handle}
+    return list((await session.execute(query, params)).all())
 
 
 @dataclass
@@ -202,14 +310,9 @@ class Children:
     objectives: list[str]
 
 
-async def children_of(
-    session: AsyncSession, account_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Children]:
-    """Open editors and objective codes of many accounts in one statement."""
-    out: dict[uuid.UUID, Children] = {i: Children([], []) for i in account_ids}
-    if not account_ids:
-        return out
-    ids = list(account_ids)
+@functools.cache
+def _children_query() -> sa.CompoundSelect[Any]:
+    ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
     editors = (
         sa.select(
             Custodianship.account_id.label("account_id"),
@@ -234,7 +337,17 @@ async def children_of(
         .join(Objective, Objective.id == AccountObjective.objective_id)
         .where(AccountObjective.account_id.in_(ids))
     )
-    for row in await session.execute(sa.union_all(editors, objectives)):
+    return sa.union_all(editors, objectives)
+
+
+async def children_of(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Children]:
+    """Open editors and objective codes of many accounts in one statement."""
+    out: dict[uuid.UUID, Children] = {i: Children([], []) for i in account_ids}
+    if not account_ids:
+        return out
+    for row in await session.execute(_children_query(), {"ids": list(account_ids)}):
         entry = out[row.account_id]
         if row.kind == "e":
             entry.editors.append((row.ref_id, row.label))
