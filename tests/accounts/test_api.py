@@ -861,3 +861,17 @@ async def test_lookup_of_another_forces_account_finds_nothing(client, tokens, se
         f"{API}/lookup?url=https://x.com/theirs", headers=tokens.headers("admin", force=None)
     )
     assert len(r.json()["items"]) == 1
+
+
+async def test_flags_follow_the_clock(client, tokens, session, staffs):
+    day = datetime(2026, 4, 1, 10, tzinfo=UTC)
+    account = await make_account(session, staffs, review_due_on=day.date())
+    url = f"{API}/accounts/{account.id}"
+    clock.freeze(day)
+    assert "review_overdue" not in (await client.get(url, headers=_admin(tokens))).json()["flags"]
+    r = await client.get(f"{API}/accounts?flag=review_overdue", headers=_admin(tokens))
+    assert r.json()["items"] == []
+    clock.freeze(day + timedelta(days=1))
+    assert "review_overdue" in (await client.get(url, headers=_admin(tokens))).json()["flags"]
+    r = await client.get(f"{API}/accounts?flag=review_overdue", headers=_admin(tokens))
+    assert [i["id"] for i in r.json()["items"]] == [str(account.id)]

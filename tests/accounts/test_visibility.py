@@ -256,3 +256,15 @@ async def test_custodians_and_history_are_for_comms_admin_psd_and_admin(
     ):
         r = await client.get(API + path, headers=headers)
         assert r.status_code == status, (path, r.text)
+
+
+async def test_callers_of_one_shape_in_one_second_each_see_their_own(client, tokens, world):
+    clock.freeze(datetime(2026, 2, 1, 8, tzinfo=UTC))  # one cached statement serves both
+    ann = await _listed(client, tokens.headers("staff", sub="pc-ann"))
+    bob = await _listed(client, tokens.headers("staff", sub="pc-bob"))
+    assert ann == _ids(world, "official", "corporate", "anns")
+    assert bob == _ids(world, "official", "corporate", "bobs_anon")
+    r = await client.get(
+        f"{API}/accounts/{world['anns'].id}", headers=tokens.headers("staff", sub="pc-bob")
+    )
+    assert r.status_code == 404
