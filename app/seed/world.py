@@ -1,184 +1,33 @@
-"""Synthetic registry data at scale, for benchmarks: `registry seed --forces N --accounts N`.
-
-Realistic shapes (real force names, units, staff with ids, accounts on every platform in
-every state, owners and editors over time, objectives, guidelines and sign-offs, monthly
-activity, legal holds, registration requests) from a seeded random generator, so a run is
-repeatable for a given day. Rows are written in bulk in chunked transactions (COPY on
-PostgreSQL). Entities are generated in time order, so the audit events (one per change)
-are chronological; each chunk's events are linked onto the chain's current head under the
-chain lock, so `verify_chain` holds. Seed into a registry that has none of these forces.
-"""
+"""The synthetic registry's timeline: forces, people and accounts created month by month,
+with custody, sign-offs, status changes, holds, requests and monthly activity."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import hashlib
-import heapq
-import json
-import random
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from app import clock
 from app.accounts.handles import canonical_url
-from app.audit.chain import GENESIS, EventContent, link
-from app.audit.service import CHAIN_LOCK_KEY
-from app.db import Database
-from app.models import AuditEvent, Base, Force
-
-_FORCES = (
-    "avon-somerset:Avon and Somerset Constabulary:3|bedfordshire:Bedfordshire Police:1|"
-    "cambs:Cambridgeshire Constabulary:1|cheshire:Cheshire Constabulary:2|"
-    "city-of-london:City of London Police:1|cleveland:Cleveland Police:1|"
-    "cumbria:Cumbria Constabulary:1|derbyshire:Derbyshire Constabulary:2|"
-    "devon-cornwall:Devon and Cornwall Police:3|dorset:Dorset Police:1|"
-    "durham:Durham Constabulary:1|dyfed-powys:Dyfed-Powys Police:1|essex:Essex Police:3|"
-    "gloucestershire:Gloucestershire Constabulary:1|gmp:Greater Manchester Police:6|"
-    "gwent:Gwent Police:1|hampshire:Hampshire and Isle of Wight Constabulary:3|"
-    "herts:Hertfordshire Constabulary:2|humberside:Humberside Police:2|kent:Kent Police:3|"
-    "lancashire:Lancashire Constabulary:3|leics:Leicestershire Police:2|"
-    "lincs:Lincolnshire Police:1|merseyside:Merseyside Police:3|"
-    "met:Metropolitan Police Service:12|norfolk:Norfolk Constabulary:1|"
-    "north-wales:North Wales Police:1|north-yorks:North Yorkshire Police:1|"
-    "northants:Northamptonshire Police:1|northumbria:Northumbria Police:3|"
-    "notts:Nottinghamshire Police:2|south-wales:South Wales Police:2|"
-    "south-yorks:South Yorkshire Police:2|staffs:Staffordshire Police:2|"
-    "suffolk:Suffolk Constabulary:1|surrey:Surrey Police:2|sussex:Sussex Police:2|"
-    "thames-valley:Thames Valley Police:3|warwickshire:Warwickshire Police:1|"
-    "west-mercia:West Mercia Police:2|wmids:West Midlands Police:5|"
-    "west-yorks:West Yorkshire Police:4|wiltshire:Wiltshire Police:1|scotland:Police Scotland:6|"
-    "psni:Police Service of Northern Ireland:3|btp:British Transport Police:2|"
-    "cnc:Civil Nuclear Constabulary:1|mod:Ministry of Defence Police:1"
-)
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-FORCES = [(c, n, int(w)) for c, n, w in (e.split(":") for e in _FORCES.split("|"))]
-TOWNS = _words(
-    "Abbey Ashford Barton Beacon Bridgeford Brook Castle Chapel Church Cliff Cross Dale "
-    "Eastgate Fairfield Forest Gate Green Harbour Heath Highfield Hill Kings Lake Lea Manor "
-    "Marsh Meadow Mill Moor Newtown Northgate Oak Park Priory Queens Riverside Southgate "
-    "Stone Vale Westgate Wood"
-)
-SPECIALISTS = (
-    "Dog Unit", "Roads Policing Unit", "Firearms", "Marine Unit", "Mounted Branch",
-    "Rural Crime Team", "Cyber Crime Unit", "Wildlife Crime", "Drone Unit", "Special Constabulary",
+from app.seed.data import (
+    COLLECTOR,
+    FIRST,
+    FORCES,
+    LAST,
+    OBJECTIVES,
+    PLATFORM_WEIGHTS,
+    SEED_ACTOR,
+    SPECIALISTS,
+    TITLES,
+    TOWNS,
+    handle_for,
 )  # fmt: skip
-FIRST = _words(
-    "Aisha Alex Amir Ben Chloe Chris Dan Deepa Ella Emma Faisal Grace Hannah Harry Imran Jack "
-    "James Jo Kate Leah Liam Lucy Mark Mo Nadia Olivia Owen Priya Rachel Ryan Sam Sarah Sophie "
-    "Tom Una Vic Will Yusuf Zara"
-)
-LAST = _words(
-    "Ahmed Baker Brown Clarke Davies Evans Green Hall Harris Hughes Jackson Jones Khan Lewis "
-    "Martin Morgan Patel Roberts Robinson Shah Smith Taylor Thomas Thompson Turner Walker White "
-    "Williams Wilson Wood Wright Young"
-)
-TITLES = (
-    "Police Constable", "Sergeant", "Inspector", "PCSO", "Communications Officer",
-    "Digital Media Officer", "Chief Inspector", "Detective Constable", "Special Constable",
-)  # fmt: skip
-OBJECTIVES = (
-    ("ENGAGE", "Engage with communities"), ("APPEAL", "Appeals for information"),
-    ("PREVENT", "Crime prevention advice"), ("RECRUIT", "Recruitment"),
-    ("ROADS", "Road safety"), ("REASSURE", "Public reassurance"),
-)  # fmt: skip
-PLATFORM_WEIGHTS = {
-    "x": 34, "facebook": 30, "instagram": 12, "youtube": 3, "tiktok": 4, "threads": 3,
-    "linkedin": 3, "nextdoor": 5, "bluesky": 2, "mastodon": 1, "snapchat": 1, "flickr": 1,
-    "other": 1,
-}  # fmt: skip
-SEED_ACTOR = ("seed", ["admin"], None)
-COLLECTOR = ("collector@registry", ["collector"], None)
-MAX_FORCES, MAX_ACCOUNTS = 100, 1_000_000
-CHUNK_ROWS = 50_000
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "forces": ("id", "code", "name", "version", "created_at", "updated_at"),
-    "units": ("id", "force_id", "name", "kind", "parent_id", "version", "created_at", "updated_at"),
-    "objectives": ("id", "force_id", "code", "title", "active", "version", "created_at",
-                   "updated_at"),
-    "guidelines": ("id", "force_id", "code", "version", "title", "document_url", "sha256",
-                   "effective_from", "requires_resign", "created_at"),
-    "people": ("id", "force_id", "staff_id", "name", "email", "subject", "job_title", "unit_id",
-               "status", "left_on", "version", "created_at", "updated_at"),
-    "accounts": ("id", "force_id", "platform", "handle", "url", "platform_account_id",
-                 "display_name", "classification", "status", "is_anonymous", "unit_id",
-                 "owner_id", "review_due_on", "last_post_at", "legal_hold", "version",
-                 "created_at", "updated_at"),
-    "requests": ("id", "force_id", "kind", "account_id", "reason", "details", "status",
-                 "requested_by", "requested_by_name", "requested_by_person_id", "version",
-                 "created_at", "updated_at"),
-    "custodianships": ("id", "force_id", "account_id", "person_id", "role", "valid_from",
-                       "valid_to"),
-    "account_objectives": ("account_id", "objective_id"),
-    "signoffs": ("id", "force_id", "guideline_id", "person_id", "version", "sha256", "signed_at"),
-    "legal_holds": ("id", "force_id", "account_id", "case_reference", "reason", "placed_by",
-                    "placed_at"),
-    "activity": ("id", "force_id", "account_id", "period_start", "period_end", "original_posts",
-                 "reposts", "replies", "followers", "last_post_at", "created_at", "updated_at"),
-}  # fmt: skip
-AUDIT_COLUMNS = (
-    "at", "actor_sub", "actor_roles", "actor_force", "force_id", "action", "entity_type",
-    "entity_id", "changes", "request_id", "prev_hash", "hash",
-)  # fmt: skip
-JSON_COLUMNS = {("requests", "details")}
+from app.seed.writer import BulkWriter
+
 # Activity profiles of an account.
 HEALTHY, BROADCAST, REPOSTER, DORMANT, SILENT = range(5)
-
-
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_V4_SET = (0x4000 << 64) | (0x8000 << 48)
-
-
-def _by_account(row: tuple[Any, ...]) -> int:
-    return int(row[2].int)
-
-
-_UNKNOWN = uuid.SafeUUID.unknown
-
-
-def _uuid(value: int) -> uuid.UUID:
-    # UUID(int=...) validates and costs ~5 us; millions of ids need the direct route.
-    made = object.__new__(uuid.UUID)
-    object.__setattr__(made, "int", value)
-    object.__setattr__(made, "is_safe", _UNKNOWN)
-    return made
-
-
-class SeedError(ValueError):
-    pass
-
-
-def _b36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if n == 0:
-            return out
-
-
-def handle_for(platform: str, code: str, n: int) -> str:
-    """A valid, registry-unique handle for account number n of a force."""
-    c, b = code.replace("-", ""), _b36(n)
-    return {
-        "x": f"{c[:5]}_{b}", "facebook": f"{c}.police.{b}", "instagram": f"{c}_{b}",
-        "youtube": f"{c}-{b}", "tiktok": f"{c[:12]}.{b}", "threads": f"{c}.{b}",
-        "linkedin": f"company/{code}-{b}", "nextdoor": f"agency-detail/{code}/{b}",
-        "bluesky": f"{c}{b}.bsky.social", "mastodon": f"{c}{b}@police.social",
-        "snapchat": f"{c[:5]}.{b}", "flickr": f"{c}-{b}", "other": f"{code}-police.example/{b}",
-    }[platform]  # fmt: skip
 
 
 def _month_starts(end: datetime, months: int) -> list[datetime]:
@@ -190,147 +39,10 @@ def _month_starts(end: datetime, months: int) -> list[datetime]:
     return starts[::-1]
 
 
-class _Seeder:
-    def __init__(self, db: Database, rng: random.Random, now: datetime, audit_cap: int | None):
-        self.db, self.rng, self.now = db, rng, now
-        self.pg = not db.is_sqlite
-        self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
-        self.events: list[EventContent] = []
-        self.later: list[tuple[datetime, int, EventContent]] = []
-        self.seq = 0
-        self.counts: dict[str, int] = dict.fromkeys([*COLUMNS, "audit_events"], 0)
-        self.audit_cap = audit_cap
-        self.writing: asyncio.Task[None] | None = None
-        self.seq_ids = 0
-        self.v7_prefix = (int(now.timestamp() * 1000) << 80) | (0x7000 << 64) | (0x8000 << 48)
-        self.superuser = False
-
-    def uid(self) -> uuid.UUID:
-        """A version 4 UUID from the seeded generator."""
-        return _uuid((self.rng.getrandbits(128) & _V4_CLEAR) | _V4_SET)
-
-    def seq_uid(self) -> uuid.UUID:
-        """A time-ordered (version 7 layout) UUID: appends to the primary key's right edge,
-        which keeps millions of activity rows cheap to index."""
-        self.seq_ids += 1
-        return _uuid(self.v7_prefix | self.seq_ids)
-
-    def add(self, table: str, *values: Any) -> None:
-        self.rows[table].append(values)
-
-    def event(
-        self, at: datetime, actor: tuple[str, list[str], str | None], action: str,
-        entity: str, entity_id: Any, changes: dict[str, Any], force_id: Any = None,
-    ) -> None:  # fmt: skip
-        if at > self.now:
-            return
-        content = EventContent(
-            at=at, actor_sub=actor[0], actor_roles=actor[1], actor_force=actor[2],
-            force_id=str(force_id) if force_id else None, action=action, entity_type=entity,
-            entity_id=str(entity_id), changes=changes, request_id=None,
-        )  # fmt: skip
-        self.seq += 1
-        heapq.heappush(self.later, (at, self.seq, content))
-
-    def release(self, until: datetime) -> None:
-        """Move events dated up to `until` into the chronological buffer."""
-        while self.later and self.later[0][0] <= until:
-            self.events.append(heapq.heappop(self.later)[2])
-
-    def full(self) -> bool:
-        return any(len(r) >= CHUNK_ROWS for r in self.rows.values()) or len(self.events) >= (
-            CHUNK_ROWS
-        )
-
-    async def flush(self) -> None:
-        """Hand the buffered rows to a writer task; generation goes on while it writes.
-
-        Chunks are written one after another, each in its own transaction, so each links
-        its events onto the chain head the previous one left.
-        """
-        rows = {t: r for t, r in self.rows.items() if r}
-        self.rows = {t: [] for t in COLUMNS}
-        events, self.events = self.events, []
-        await self.drain()
-        self.writing = asyncio.create_task(self._write(rows, events))
-
-    async def drain(self) -> None:
-        if self.writing is not None:
-            task, self.writing = self.writing, None
-            await task
-
-    async def _write(self, rows: dict[str, list[Any]], events: list[EventContent]) -> None:
-        async with self.db.engine.begin() as conn:
-            await conn.execute(sa.text("SELECT 1"))  # open the transaction COPY runs in
-            if self.pg:
-                await conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
-                if self.superuser:
-                    # The generated rows are consistent by construction: skip the
-                    # row-by-row foreign-key triggers (half the load time).
-                    await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-            for table, batch in rows.items():
-                if table == "activity":
-                    batch.sort(key=_by_account)  # one sweep through its account indexes
-                await self._copy(conn, table, COLUMNS[table], batch)
-                self.counts[table] += len(batch)
-            await self._chain(conn, events)
-
-    async def _copy(
-        self, conn: AsyncConnection, table: str, columns: tuple[str, ...], rows: list[Any]
-    ) -> None:
-        json_at = [i for i, c in enumerate(columns) if (table, c) in JSON_COLUMNS]
-        if self.pg:
-            if json_at:
-                rows = [
-                    tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(r))
-                    for r in rows
-                ]
-            raw = await conn.get_raw_connection()
-            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-                table, records=rows, columns=list(columns)
-            )
-            return
-        target = Base.metadata.tables[table]
-        for start in range(0, len(rows), 5000):
-            batch = [dict(zip(columns, r, strict=True)) for r in rows[start : start + 5000]]
-            await conn.execute(sa.insert(target), batch)
-
-    async def _chain(self, conn: AsyncConnection, events: list[EventContent]) -> None:
-        if self.audit_cap is not None:
-            events = events[: max(0, self.audit_cap - self.counts["audit_events"])]
-        if not events:
-            return
-        if self.pg:
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
-        prev = (
-            await conn.execute(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-        ).scalar_one_or_none() or GENESIS
-        rows = []
-        role_json: dict[tuple[str, ...], str] = {}
-        for e in events:
-            digest = link(prev, e)
-            force = uuid.UUID(e.force_id) if e.force_id else None
-            roles: Any = e.actor_roles
-            if self.pg:
-                key = tuple(roles)
-                roles = role_json.get(key) or role_json.setdefault(key, json.dumps(roles))
-            changes: Any = json.dumps(e.changes) if self.pg else e.changes
-            rows.append((e.at, e.actor_sub, roles, e.actor_force, force, e.action,
-                         e.entity_type, e.entity_id, changes, None, prev, digest))  # fmt: skip
-            prev = digest
-        columns = AUDIT_COLUMNS
-        if self.pg:
-            raw = await conn.get_raw_connection()
-            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-                "audit_events", records=rows, columns=list(columns)
-            )
-        else:
-            await self._copy(conn, "audit_events", columns, rows)
-        self.counts["audit_events"] += len(rows)
-
-
 class _Guideline:
-    def __init__(self, s: _Seeder, force_id: Any, code: str, version: int, eff: datetime, bit: int):
+    def __init__(
+        self, s: BulkWriter, force_id: Any, code: str, version: int, eff: datetime, bit: int
+    ):
         self.id, self.version, self.effective, self.bit = s.uid(), version, eff, bit
         self.sha = hashlib.sha256(f"{code} v{version} {force_id}".encode()).hexdigest()
         title = "Social media guidelines" if force_id is None else "Local social media code"
@@ -353,9 +65,9 @@ class _Force:
         self.staff_seq = 0
 
 
-class _World:
+class World:
     def __init__(
-        self, s: _Seeder, forces: int, accounts: int, people: int, months: int, audit_events: int
+        self, s: BulkWriter, forces: int, accounts: int, people: int, months: int, audit_events: int
     ) -> None:
         self.s, self.rng, self.now = s, s.rng, s.now
         self.n_accounts, self.n_people, self.months = accounts, people, months
@@ -737,99 +449,3 @@ def _town(i: int) -> str:
 def _spread(total: int, parts: int) -> list[int]:
     each, extra = divmod(total, parts)
     return [each + (1 if i < extra else 0) for i in range(parts)]
-
-
-_FRESH = "SELECT NOT EXISTS (SELECT 1 FROM activity) AND NOT EXISTS (SELECT 1 FROM audit_events)"
-_UNIQUE = (
-    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-    "WHERE conrelid = CAST(:t AS regclass) AND contype = 'u'"
-)
-_INDEXES = (
-    "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i "
-    "ON i.oid = x.indexrelid WHERE x.indrelid = CAST(:t AS regclass) AND NOT x.indisprimary "
-    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
-)
-
-
-async def _set_aside_indexes(db: Database) -> list[str]:
-    """On a fresh PostgreSQL registry, drop the secondary indexes of the two big tables
-    (activity, audit events) for the load; returns the DDL that rebuilds them exactly.
-
-    Keeping random-keyed indexes up to date row by row costs more than the rest of the
-    load; building them once afterwards takes seconds.
-    """
-    rebuild: list[str] = []
-    async with db.engine.begin() as conn:
-        if not await conn.scalar(sa.text(_FRESH)):
-            return rebuild
-        for table in ("activity", "audit_events"):
-            for name, definition in (await conn.execute(sa.text(_UNIQUE), {"t": table})).all():
-                await conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-                rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            for name, definition in (await conn.execute(sa.text(_INDEXES), {"t": table})).all():
-                await conn.execute(sa.text(f'DROP INDEX "{name}"'))
-                rebuild.append(definition)
-    return rebuild
-
-
-async def seed(
-    db: Database,
-    *,
-    forces: int,
-    accounts: int,
-    people: int | None = None,
-    months: int = 60,
-    audit_events: int | None = None,
-    progress: Callable[[str], None] = lambda _msg: None,
-    seed: int = 1,
-) -> dict[str, Any]:
-    """Generate and write a synthetic registry; returns the row counts written and seconds.
-
-    people defaults to twice the accounts (at least 10 a force); months is the length of
-    the history (activity, creation dates); audit_events None writes one event per change,
-    a number caps the events at about that many (adding collectors' activity reports up to
-    it). Raises SeedError for out-of-range sizes or when one of the forces already exists.
-    """
-    if not 1 <= forces <= MAX_FORCES:
-        raise SeedError(f"forces must be 1 to {MAX_FORCES}")
-    if not 0 <= accounts <= MAX_ACCOUNTS:
-        raise SeedError(f"accounts must be 0 to {MAX_ACCOUNTS:,}")
-    if not 1 <= months <= 240:
-        raise SeedError("months must be 1 to 240")
-    people = max(10 * forces, 2 * accounts) if people is None else people
-    if not 0 <= people <= 5 * MAX_ACCOUNTS or (audit_events is not None and audit_events < 0):
-        raise SeedError("people and audit_events must be non-negative (people at most 5,000,000)")
-    began = time.perf_counter()
-    now = clock.now().replace(microsecond=0)
-    seeder = _Seeder(db, random.Random(seed), now, audit_events)
-    world = _World(seeder, forces, accounts, people, months, audit_events or 0)
-    async with db.session(write=False) as session:
-        taken = list(await session.scalars(
-            sa.select(Force.code).where(Force.code.in_([f.code for f in world.forces]))
-        ))  # fmt: skip
-        if not db.is_sqlite:
-            is_super = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
-            seeder.superuser = bool(await session.scalar(sa.text(is_super)))
-    if taken:
-        raise SeedError(f"these forces already exist: {', '.join(sorted(taken))}")
-    rebuild = await _set_aside_indexes(db) if seeder.pg else []
-    # Millions of long-lived tuples would make every full collection walk them all.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        await world.run(progress)
-    finally:
-        if collecting:
-            gc.enable()
-        if rebuild:
-            if seeder.writing is not None:
-                seeder.writing.cancel()
-            progress("rebuilding the activity and audit indexes")
-            async with db.engine.begin() as conn:
-                await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
-                for ddl in rebuild:
-                    await conn.execute(sa.text(ddl))
-    result: dict[str, Any] = dict(seeder.counts)
-    result["seconds"] = round(time.perf_counter() - began, 1)
-    progress(f"done in {result['seconds']} s")
-    return result
