@@ -74,6 +74,34 @@ def has_accepted_signoff(person_id: Any, g: Any) -> sa.ColumnElement[bool]:
     )
 
 
+def satisfying_versions() -> sa.Select[Any]:
+    """(guideline_id, signed_id): a sign-off of `signed_id` satisfies version `guideline_id`.
+
+    Tiny (versions x earlier versions of each document) and independent of people, so
+    bulk queries can anti-join sign-offs against it instead of nesting subqueries per row.
+    """
+    g = GUIDELINES.alias()
+    signed = GUIDELINES.alias()
+    resign = GUIDELINES.alias()
+    resign_since = (
+        sa.exists()
+        .where(
+            same_document(resign, g),
+            resign.c.requires_resign.is_(True),
+            resign.c.version > signed.c.version,
+            resign.c.version <= g.c.version,
+        )
+        .correlate_except(resign)
+    )
+    return (
+        sa.select(g.c.id.label("guideline_id"), signed.c.id.label("signed_id"))
+        .select_from(
+            g.join(signed, sa.and_(same_document(signed, g), signed.c.version <= g.c.version))
+        )
+        .where(~resign_since)
+    )
+
+
 def outstanding_guidelines(
     person_id: uuid.UUID, force_id: uuid.UUID, now: datetime
 ) -> sa.Select[Any]:

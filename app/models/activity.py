@@ -16,6 +16,16 @@ class ActivityPeriod(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "period_start", "period_end"),
         sa.Index("ix_activity_account_id_period_end", "account_id", "period_end"),
+        # The compliance flags total the last 90 days of every account at once: an
+        # index-only range scan of the window instead of reading years of history.
+        sa.Index(
+            "ix_activity_period_end_totals",
+            "period_end",
+            "account_id",
+            "original_posts",
+            "reposts",
+            "replies",
+        ),
         sa.CheckConstraint("period_end >= period_start", name="period_ordered"),
         sa.CheckConstraint(
             "original_posts >= 0 AND reposts >= 0 AND replies >= 0 AND followers >= 0",

@@ -422,6 +422,11 @@ def upgrade() -> None:
             ["account_id", "period_end"],
             unique=False,
         )
+        batch_op.create_index(
+            "ix_activity_period_end_totals",
+            ["period_end", "account_id", "original_posts", "reposts", "replies"],
+            unique=False,
+        )
 
     op.create_table(
         "custodianships",
@@ -688,6 +693,7 @@ def downgrade() -> None:
 
     op.drop_table("custodianships")
     with op.batch_alter_table("activity", schema=None) as batch_op:
+        batch_op.drop_index("ix_activity_period_end_totals")
         batch_op.drop_index("ix_activity_account_id_period_end")
 
     op.drop_table("activity")

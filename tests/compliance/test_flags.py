@@ -27,25 +27,31 @@ T = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 TODAY = T.date()
 
 
-async def flags(session, account) -> set[str]:
+async def flags(session, account, per_row=True) -> set[str]:
+    columns = flag_columns(clock.now(), per_row=per_row)
     row = (
-        await session.execute(
-            sa.select(Account.id, *flag_columns(clock.now())).where(Account.id == account.id)
-        )
+        await session.execute(sa.select(Account.id, *columns).where(Account.id == account.id))
     ).one()
     return set(flags_of(row))
 
 
-async def filtered(session, flag) -> set:
-    rows = await session.execute(sa.select(Account.id).where(flag_expression(flag, clock.now())))
+async def filtered(session, flag, per_row=False) -> set:
+    where = flag_expression(flag, clock.now(), per_row=per_row)
+    rows = await session.execute(sa.select(Account.id).where(where))
     return {r.id for r in rows}
 
 
 async def check(session, account, flag) -> bool:
-    as_column = flag in await flags(session, account)
-    as_filter = account.id in await filtered(session, flag)
-    assert as_column == as_filter, f"{flag}: column says {as_column}, filter says {as_filter}"
-    return as_column
+    """The flag by both SQL forms, as a column and as a filter: all four must agree."""
+    answers = {
+        "column per row": flag in await flags(session, account, per_row=True),
+        "column per set": flag in await flags(session, account, per_row=False),
+        "filter per row": account.id in await filtered(session, flag, per_row=True),
+        "filter per set": account.id in await filtered(session, flag, per_row=False),
+    }
+    await session.commit()
+    assert len(set(answers.values())) == 1, f"{flag}: {answers}"
+    return answers["column per row"]
 
 
 # --- dormant -------------------------------------------------------------------
