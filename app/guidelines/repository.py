@@ -180,13 +180,16 @@ async def any_outstanding(
 
 
 def _operates_live_account(person: Any) -> sa.ColumnElement[bool]:
+    # `(SELECT 1 ... LIMIT 1) IS NOT NULL`, not EXISTS: PostgreSQL would hash every owner
+    # and editor of the registry to answer a page of 50.
     accounts = Account.__table__
     cust = Custodianship.__table__
     owns = (
         sa.select(sa.literal(1))
         .where(accounts.c.owner_id == person.c.id, accounts.c.status.not_in(RELEASED_STATUSES))
+        .limit(1)
         .correlate(person)
-        .exists()
+        .scalar_subquery()
     )
     edits = (
         sa.select(sa.literal(1))
@@ -197,10 +200,11 @@ def _operates_live_account(person: Any) -> sa.ColumnElement[bool]:
             cust.c.valid_to.is_(None),
             accounts.c.status.not_in(RELEASED_STATUSES),
         )
+        .limit(1)
         .correlate(person)
-        .exists()
+        .scalar_subquery()
     )
-    return sa.or_(owns, edits)
+    return sa.or_(owns.is_not(None), edits.is_not(None))
 
 
 async def outstanding_page(
