@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -234,13 +235,29 @@ async def _write(
             (Custodianship.__table__, custodians),
             (AccountObjective.__table__, links),
         ):
-            for batch in _chunks(batch_rows):
-                await session.execute(sa.insert(table), batch)
-    except IntegrityError as exc:
-        message = str(exc.orig)
+            await _insert(session, table, batch_rows)
+    except (IntegrityError, asyncpg.UniqueViolationError) as exc:
+        message = str(getattr(exc, "orig", exc))
         if "uq_accounts_live_platform_handle" in message or "accounts.platform" in message:
             raise DuplicateAccount(
                 "Another registration took one of these handles while the file was imported; "
                 "nothing was imported. Retry to see which."
             ) from None
         raise
+
+
+async def _insert(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Many rows in this transaction: COPY on PostgreSQL (several times faster than
+    multi-row INSERTs with the accounts' indexes and foreign keys), INSERTs elsewhere."""
+    if not rows:
+        return
+    conn = await session.connection()
+    if conn.dialect.name != "postgresql":
+        for batch in _chunks(rows):
+            await session.execute(sa.insert(table), batch)
+        return
+    columns = list(rows[0])
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+    )
