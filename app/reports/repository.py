@@ -21,12 +21,12 @@ def live() -> sa.ColumnElement[bool]:
     return Account.status.not_in(RELEASED_STATUSES)
 
 
-def _flag(flag: str, now: datetime) -> sa.ColumnElement[bool]:
-    # Only live accounts raise flags here; CASE also spares the (correlated) flag
-    # subqueries for the closed ones. NULL (an unknown) counts as not raised.
-    return sa.case(
-        (live(), sa.func.coalesce(flag_expression(flag, now), sa.false())), else_=sa.false()
-    )
+def _flag(flag: str, now: datetime, *, per_row: bool = False) -> sa.ColumnElement[bool]:
+    # Only live accounts raise flags here; CASE also spares closed accounts the flag
+    # subqueries. NULL (an unknown) counts as not raised. The set form (one uncorrelated
+    # query per flag and statement) for filters and aggregates; per row for a page.
+    raised = flag_expression(flag, now, per_row=per_row)
+    return sa.case((live(), sa.func.coalesce(raised, sa.false())), else_=sa.false())
 
 
 def _scope(principal: Principal, force_id: uuid.UUID | None) -> list[sa.ColumnElement[bool]]:
@@ -117,7 +117,7 @@ async def flagged_accounts(
             Account.review_due_on,
             Account.last_post_at,
             Account.created_at,
-            *[_flag(f, now).label(f"flag_{f}") for f in FLAGS],
+            *[_flag(f, now, per_row=True).label(f"flag_{f}") for f in FLAGS],
         )
         .select_from(Account)
         .join(Force, Force.id == Account.force_id)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.auth.deps import scope_force_id
 from app.auth.principal import Principal
+from app.compliance import explain
 from app.db import Database
 from app.errors import ValidationFailed
 from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS, RELEASED_STATUSES
@@ -122,10 +123,10 @@ def _sees_operator(principal: Principal, classification: str) -> bool:
 
 
 async def _items(
-    session: AsyncSession, principal: Principal, rows: Sequence[Any]
+    session: AsyncSession, principal: Principal, rows: Sequence[Any], now: datetime
 ) -> list[ComplianceItem]:
     dormancy = await repository.dormancy_days(session, {r.force for r in rows})
-    explained = await _explained(session, [r.id for r in rows])
+    explained = await _explained(session, [r.id for r in rows], now)
     items = []
     for r in rows:
         flags = [f for f in FLAGS if getattr(r, f"flag_{f}")]
@@ -155,10 +156,10 @@ async def _items(
 
 
 async def _explained(
-    session: AsyncSession, ids: list[uuid.UUID]
+    session: AsyncSession, ids: list[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, dict[str, str]]:
-    """Reasons from the compliance module where it gives them; ours fill the gaps."""
-    return {}
+    """The compliance module's reasons; ours fill any gap (a flag it does not explain)."""
+    return await explain.reasons(session, ids, now) if ids else {}
 
 
 async def compliance_page(
@@ -171,12 +172,12 @@ async def compliance_page(
 ) -> tuple[list[ComplianceItem], uuid.UUID | None]:
     _check_flag(flag)
     force_id = await scope_force_id(session, principal, force_code)
+    now = clock.now()
     rows = await repository.flagged_accounts(
-        session, principal, force_id, clock.now(), flag=flag, after_id=_after(cursor),
-        limit=limit + 1,
-    )  # fmt: skip
+        session, principal, force_id, now, flag=flag, after_id=_after(cursor), limit=limit + 1
+    )
     more = len(rows) > limit
-    items = await _items(session, principal, rows[:limit])
+    items = await _items(session, principal, rows[:limit], now)
     return items, (items[-1].id if more else None)
 
 
@@ -202,7 +203,7 @@ async def compliance_stream(
             rows = await repository.flagged_accounts(
                 session, principal, force_id, now, flag=flag, after_id=after, limit=CSV_CHUNK
             )
-            items = await _items(session, principal, rows)
+            items = await _items(session, principal, rows, now)
         if items:
             yield items
         if len(rows) < CSV_CHUNK:

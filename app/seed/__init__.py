@@ -92,6 +92,10 @@ async def seed(
                 await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
                 for ddl in rebuild:
                     await conn.execute(sa.text(ddl))
+    # Fresh statistics, or the planner takes the bulk-loaded tables for nearly empty ones.
+    progress("analysing the tables")
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.text("ANALYZE"))
     result: dict[str, Any] = dict(seeder.counts)
     result["seconds"] = round(time.perf_counter() - began, 1)
     progress(f"done in {result['seconds']} s")

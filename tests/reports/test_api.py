@@ -17,7 +17,7 @@ COMPLIANCE = "/api/v1/reports/compliance"
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
-def _fake_flags(flag: str, now: datetime) -> sa.ColumnElement[bool]:
+def _fake_flags(flag: str, now: datetime, **_kw: object) -> sa.ColumnElement[bool]:
     # Simple stand-ins, so the counts test this module's aggregation, not the flag rules.
     if flag == "dormant":
         return Account.last_post_at.is_(None)
@@ -170,9 +170,10 @@ async def test_compliance_lists_live_flagged_accounts_with_why(client, tokens, s
     both = items[str(made["both"].id)]
     assert both["flags"] == ["dormant", "unsanctioned"]
     assert set(both["why"]) == {"dormant", "unsanctioned"}
-    assert "Never posted" in both["why"]["dormant"]
+    assert all(both["why"].values())
     overdue = items[str(made["overdue"].id)]
-    assert overdue["why"] == {"review_overdue": "Its review was due on 2026-01-01."}
+    assert list(overdue["why"]) == ["review_overdue"]
+    assert "2026-01-01" in overdue["why"]["review_overdue"]
     unsanctioned = items[str(made["unsanctioned"].id)]
     assert unsanctioned["owner"]["name"] == "Pat Owner"
     assert r.json()["next_cursor"] is None
