@@ -48,6 +48,7 @@ class Person(IdMixin, TimestampMixin, VersionMixin, Base):
             postgresql_where=sa.text("subject IS NOT NULL"),
         ),
         sa.Index("ix_people_subject", "subject"),
+        sa.Index("ix_people_force_id_id", "force_id", "id"),
         enum_check("status", PERSON_STATUSES),
     )
 
