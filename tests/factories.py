@@ -152,3 +152,60 @@ async def make_activity(
             **kw,
         ),
     )
+
+
+async def make_hold(session: AsyncSession, account: Account, **kw: Any) -> Any:
+    """An unreleased legal hold on `account` (its `legal_hold` flag set to match)."""
+    from app.models import LegalHold
+
+    kw.setdefault("case_reference", f"PSD/{next(_seq)}")
+    kw.setdefault("reason", "Preserve for an investigation.")
+    kw.setdefault("placed_by", "psd@test")
+    hold = LegalHold(force_id=account.force_id, account_id=account.id, **kw)
+    session.add(hold)
+    account.legal_hold = True
+    await session.commit()
+    return hold
+
+
+async def make_attestation(
+    session: AsyncSession, account: Account, person: Person, **kw: Any
+) -> Any:
+    from app.models import Attestation
+
+    kw.setdefault("still_needed", True)
+    kw.setdefault("review_due_on", clock.today() + timedelta(days=365))
+    return await _save(
+        session,
+        Attestation(force_id=account.force_id, account_id=account.id, person_id=person.id, **kw),
+    )
+
+
+async def make_request(
+    session: AsyncSession,
+    account: Account,
+    *,
+    requested_by: str = "requester@test",
+    kind: str = "decommission",
+    details: dict[str, Any] | None = None,
+    reason: str = "Opened by a test.",
+) -> Any:
+    """A submitted request opened through the workflow service (checklist and audit
+    included), as if `requested_by` had submitted it."""
+    from app.auth.principal import Principal
+    from app.workflows import service as workflows
+
+    if details is None:
+        details = {"reason_code": "other"} if kind == "decommission" else {}
+    principal = Principal(
+        sub=requested_by,
+        name=None,
+        roles=frozenset({"comms_admin"}),
+        force=None,
+        force_id=account.force_id,
+    )
+    request = await workflows.open_request(
+        session, principal, kind=kind, account=account, reason=reason, details=details
+    )
+    await session.commit()
+    return request

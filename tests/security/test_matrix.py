@@ -1,0 +1,312 @@
+"""Walk every route of the app x every role against the authorization matrix (matrix.py).
+
+One data set is seeded per role (two forces: the caller's `staffs` and another, `wmids`);
+the walk calls each route as that role of `staffs` (expecting the matrix's answer), and
+each object route as the same role of `wmids` (expecting 404 where the role is allowed:
+another force's object does not exist for them). Every mismatch is collected and
+reported at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from jose import jwt
+
+from app import clock
+from tests.conftest import TEST_SECRET
+from tests.factories import (
+    make_account,
+    make_activity,
+    make_attestation,
+    make_force,
+    make_guideline,
+    make_hold,
+    make_objective,
+    make_person,
+    make_request,
+    make_unit,
+    sign,
+)
+from tests.security.matrix import (
+    ALLOW,
+    CALLS,
+    DENY,
+    MATRIX,
+    NATIONAL,
+    NOT_OWN,
+    OWN,
+    OWN_VISIBLE,
+    ROLES,
+    Call,
+    api_routes,
+    is_public,
+    outcomes,
+)
+
+FORCE, OTHER_FORCE = "staffs", "wmids"
+_PARAM = re.compile(r"{(\w+)}")
+_n = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A seeded object in two versions: the caller's own and someone else's."""
+
+    own: Any
+    other: Any
+
+
+def _sub(role: str, force: str | None) -> str:
+    return f"{role}@{force or 'national'}"
+
+
+def _force_of(role: str) -> str | None:
+    return None if role in NATIONAL else FORCE
+
+
+async def seed(session: Any, role: str) -> dict[str, Any]:
+    """Force `staffs` with one object behind every path parameter of the API."""
+    staffs = await make_force(session, FORCE)
+    wmids = await make_force(session, OTHER_FORCE)
+    sub = _sub(role, _force_of(role))
+    unit = await make_unit(session, staffs)
+    objective = await make_objective(session, staffs)
+    owner = await make_person(session, staffs, subject="owner@staffs")
+    editor = await make_person(session, staffs)
+    spare = await make_person(session, staffs)
+    caller = None
+    if role not in NATIONAL:
+        caller = await make_person(session, staffs, subject=sub)
+        await make_person(session, wmids, subject=_sub(role, OTHER_FORCE))
+    me = caller or owner
+    guideline = await make_guideline(session, staffs)
+    signoffs = {p.id: await sign(session, p, guideline) for p in {owner, editor, me}}
+    own = await make_account(session, staffs, owner=me)
+    other = await make_account(
+        session, staffs, owner=owner, objectives=(objective,), unit_id=unit.id
+    )
+    own_request = await make_request(session, await make_account(session, staffs, owner=me),
+                                     requested_by=sub)  # fmt: skip
+    other_request = await make_request(
+        session, await make_account(session, staffs, owner=owner), requested_by="owner@staffs"
+    )
+    today = clock.today()
+    activity = [
+        await make_activity(session, a, today.replace(day=1), today, original_posts=3)
+        for a in (own, other)
+    ]
+    return {
+        "force": FORCE,
+        "code": FORCE,
+        "today": today.isoformat(),
+        "other_handle": other.handle,
+        "unit_id": unit.id,
+        "objective_id": objective.id,
+        "person_id": Pair(me.id, owner.id),
+        "editor_id": editor.id,
+        "spare_id": spare.id,
+        "account_id": Pair(own.id, other.id),
+        "hold_id": Pair((await make_hold(session, own)).id, (await make_hold(session, other)).id),
+        "activity_id": Pair(activity[0].id, activity[1].id),
+        "attestation_id": Pair(
+            (await make_attestation(session, own, me)).id,
+            (await make_attestation(session, other, owner)).id,
+        ),
+        "guideline_id": guideline.id,
+        "signoff_id": Pair(signoffs[me.id].id, signoffs[owner.id].id),
+        "request_id": Pair(own_request.id, other_request.id),
+        "item": "content_archived",
+    }
+
+
+def dummy_world() -> dict[str, Any]:
+    """Values for every placeholder without any data behind them."""
+    ids = {k: uuid.uuid4() for k in ("unit_id", "objective_id", "person_id", "editor_id",
+                                     "spare_id", "account_id", "hold_id", "activity_id",
+                                     "attestation_id", "guideline_id", "signoff_id",
+                                     "request_id")}  # fmt: skip
+    return {**ids, "force": FORCE, "code": FORCE, "today": "2026-01-01",
+            "other_handle": "nobody", "item": "content_archived"}  # fmt: skip
+
+
+def _value(world: dict[str, Any], key: str, variant: str) -> str:
+    value = world[key] if key != "n" else next(_n)
+    if isinstance(value, Pair):
+        value = value.own if variant == "own" else value.other
+    return str(value)
+
+
+def _fill(template: Any, world: dict[str, Any], variant: str) -> Any:
+    if isinstance(template, str):
+        return _PARAM.sub(lambda m: _value(world, m.group(1), variant), template)
+    if isinstance(template, dict):
+        return {k: _fill(v, world, variant) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, world, variant) for v in template]
+    return template
+
+
+def build(method: str, path: str, world: dict[str, Any], variant: str = "other") -> dict[str, Any]:
+    """The keyword arguments of `client.request` for one call of a route."""
+    call = CALLS.get((method, path), Call())
+    url = _PARAM.sub(
+        lambda m: _value(world, call.params.get(m.group(1), m.group(1)), variant), path
+    )
+    kwargs: dict[str, Any] = {
+        "method": method,
+        "url": url,
+        "params": _fill(call.query, world, variant),
+        "headers": dict(call.headers),
+    }
+    if call.csv is not None:
+        kwargs["content"] = _fill(call.csv, world, variant).encode()
+        kwargs["headers"]["Content-Type"] = "text/csv"
+    elif call.json is not None:
+        kwargs["json"] = _fill(call.json, world, variant)
+    elif method in ("POST", "PATCH"):
+        kwargs["json"] = {}
+    return kwargs
+
+
+async def send(client: httpx.AsyncClient, kwargs: dict[str, Any], auth: dict[str, str]) -> Any:
+    return await client.request(**{**kwargs, "headers": {**kwargs["headers"], **auth}})
+
+
+def _allowed(status: int) -> bool:
+    return status not in (401, 403) and status < 500
+
+
+def _mismatch(route: tuple[str, str], who: str, variant: str, want: str, r: Any) -> str:
+    body = r.text[:200].replace("\n", " ")
+    return f"{route[0]} {route[1]} as {who} ({variant}): want {want}, got {r.status_code} {body}"
+
+
+def _routes(app: Any) -> list[tuple[str, str]]:
+    return [(method, path) for method, path, _ in api_routes(app)]
+
+
+# --- the table covers the app, and the app the table -----------------------------------
+
+
+def test_every_route_has_a_matrix_row_and_every_row_a_route(app):
+    served = set(_routes(app))
+    missing = sorted(served - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - served)
+    assert not missing, f"routes without a row in tests/security/matrix.py: {missing}"
+    assert not stale, f"matrix rows for routes the app does not serve: {stale}"
+    assert not (CALLS.keys() - served), f"CALLS for unknown routes: {CALLS.keys() - served}"
+    for route in MATRIX:
+        outcomes(route)  # every row parses
+
+
+# --- callers without a usable token ------------------------------------------------------
+
+
+def _expired_token() -> str:
+    now = int(time.time())
+    claims = {"sub": "admin@national", "roles": ["admin"], "iss": "registry",
+              "aud": "registry", "iat": now - 7200, "exp": now - 3600}  # fmt: skip
+    return jwt.encode(claims, TEST_SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize("who", ["anonymous", "expired", "bad-signature"])
+async def test_callers_without_a_valid_token_get_401_except_on_public_routes(app, client, who):
+    auth = {
+        "anonymous": {},
+        "expired": {"Authorization": f"Bearer {_expired_token()}"},
+        "bad-signature": {"Authorization": f"Bearer {_expired_token()[:-4]}AAAA"},
+    }[who]
+    world = dummy_world()
+    wrong = []
+    for route in _routes(app):
+        r = await send(client, build(*route, world), auth)
+        if is_public(route):
+            if not _allowed(r.status_code):
+                wrong.append(_mismatch(route, who, "dummy", "public", r))
+        elif r.status_code != 401 or "bearer" not in r.headers.get("www-authenticate", "").lower():
+            wrong.append(_mismatch(route, who, "dummy", "401 + WWW-Authenticate", r))
+        elif not r.headers["content-type"].startswith("application/problem+json"):
+            wrong.append(_mismatch(route, who, "dummy", "problem+json", r))
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_a_token_with_no_known_role_gets_403_everywhere_but_public_routes(
+    app, client, session, tokens
+):
+    await make_force(session, FORCE)
+    auth = tokens.headers("janitor", force=FORCE)
+    world = dummy_world()
+    wrong = []
+    for route in _routes(app):
+        r = await send(client, build(*route, world), auth)
+        want_ok = is_public(route)
+        if (want_ok and not _allowed(r.status_code)) or (not want_ok and r.status_code != 403):
+            wrong.append(_mismatch(route, "janitor", "dummy", "403", r))
+    assert not wrong, "\n".join(wrong)
+
+
+# --- every role, own force and another force ---------------------------------------------
+
+
+async def _other_force_walk(app, client, tokens, role, world) -> list[str]:
+    """Force-scoped callers of `wmids` on `staffs` objects: 404 if allowed, else 403."""
+    auth = tokens.headers(role, force=OTHER_FORCE)
+    wrong = []
+    for method, path, route in api_routes(app):
+        key = (method, path)
+        if is_public(key):
+            continue
+        code = outcomes(key)[role]
+        names_force = method == "GET" and any(
+            p.name == "force" for p in route.dependant.query_params
+        )
+        if "{" not in path and not names_force:
+            continue
+        kwargs = build(method, path, world)
+        if "{" not in path:
+            kwargs["params"] = {**kwargs["params"], "force": FORCE}
+        r = await send(client, kwargs, auth)
+        want = 403 if code == DENY else 404
+        if r.status_code != want:
+            wrong.append(_mismatch(key, f"{role}@{OTHER_FORCE}", "other", str(want), r))
+    return wrong
+
+
+async def _own_force_walk(app, client, tokens, role, world) -> list[str]:
+    auth = tokens.headers(role, force=_force_of(role))
+    wrong = []
+    for route in _routes(app):
+        code = outcomes(route)[role]
+        # (variant, expectation) in call order: own before other.
+        plan = {
+            ALLOW: [("other", "allowed")],
+            DENY: [("other", "403")],
+            OWN: [("own", "allowed"), ("other", "403")],
+            OWN_VISIBLE: [("own", "allowed"), ("other", "404")],
+            NOT_OWN: [("own", "403"), ("other", "allowed")],
+        }[code]
+        for variant, want in plan:
+            r = await send(client, build(*route, world, variant), auth)
+            ok = _allowed(r.status_code) if want == "allowed" else r.status_code == int(want)
+            if not ok:
+                wrong.append(_mismatch(route, role, variant, want, r))
+    return wrong
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_each_role_gets_what_the_matrix_says(app, client, session, tokens, role):
+    world = await seed(session, role)
+    wrong = []
+    if role not in NATIONAL:
+        # First, while nothing has been changed by the walk in the caller's own force.
+        wrong += await _other_force_walk(app, client, tokens, role, world)
+    wrong += await _own_force_walk(app, client, tokens, role, world)
+    assert not wrong, f"{len(wrong)} answers differ from the matrix:\n" + "\n".join(wrong)
