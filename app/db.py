@@ -42,7 +42,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.async_database_url
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        engine = create_async_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -50,6 +50,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_recycle=1800,
+        # Errors and logs never carry bound values (personal data, tokens).
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": "registry"}},
     )
 
