@@ -47,7 +47,7 @@ def decode_cursor(cursor: str | None, arity: int) -> list[str | None] | None:
     if (
         not isinstance(values, list)
         or len(values) != arity
-        or not all(v is None or isinstance(v, str) for v in values)
+        or not all(v is None or (isinstance(v, str) and "\x00" not in v) for v in values)
     ):
         raise ValidationFailed(
             "The cursor is not one this service issued.",

@@ -21,11 +21,38 @@ log = logging.getLogger("app.access")
 API_PREFIX = "/api/v1"
 MAX_BODY = 1 << 20
 MAX_IMPORT_BODY = 20 << 20
+# All request headers together. Servers cap them too (uvicorn/h11: 16 KiB), but the
+# app must not depend on which server runs it; a bearer token is at most 8 KiB.
+MAX_HEADER_BYTES = 32 << 10
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def _limit_for(path: str) -> int:
     return MAX_IMPORT_BODY if path.startswith("/api/v1/imports/") else MAX_BODY
+
+
+def _refuse_request_line_or_headers(scope: Scope) -> dict[str, Any] | None:
+    """A problem for requests no route should ever see, else None.
+
+    NUL cannot be stored in (or compared with) PostgreSQL text and is never part of an
+    id, code, filter or cursor of this API; refusing it here gives the same answer on
+    every database instead of a driver error deep in a query.
+    """
+    size = sum(len(name) + len(value) for name, value in scope["headers"])
+    if size > MAX_HEADER_BYTES:
+        detail = f"The request headers are over {MAX_HEADER_BYTES >> 10} KiB."
+        return problem(431, "headers-too-large", "Request header fields too large", detail)
+    query = scope.get("query_string", b"")
+    in_query = b"\x00" in query or b"%00" in query
+    if in_query or "\x00" in scope["path"]:
+        return problem(
+            422,
+            "validation-failed",
+            "Invalid input",
+            "NUL characters are not allowed in the path or query string.",
+            errors=[{"loc": ["query" if in_query else "path"], "msg": "contains NUL"}],
+        )
+    return None
 
 
 class RequestMiddleware:
@@ -57,6 +84,10 @@ class RequestMiddleware:
             await send(message)
 
         try:
+            refusal = _refuse_request_line_or_headers(scope)
+            if refusal is not None:
+                await self._send_problem(send_wrapper, refusal["status"], refusal)
+                return
             declared = headers.get(b"content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > limit):
                 await self._reject_too_large(send_wrapper, limit)
