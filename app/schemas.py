@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import pydantic
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from app.errors import PROBLEM_CONTENT_TYPE
 
@@ -21,10 +31,35 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+_TEMPORAL = (
+    dt.date, dt.time, dt.timedelta,  # datetime is a date
+    pydantic.AwareDatetime, pydantic.NaiveDatetime, pydantic.PastDate, pydantic.FutureDate,
+    pydantic.PastDatetime, pydantic.FutureDatetime,
+)  # fmt: skip
+
+
+@cache
+def _is_temporal(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        return issubclass(annotation, _TEMPORAL)
+    return any(_is_temporal(arg) for arg in get_args(annotation))
+
+
 class Input(BaseModel):
-    """Base of every request body: unknown fields are refused, strings are trimmed."""
+    """Base of every request body: unknown fields are refused, strings are trimmed, and
+    dates and times are ISO 8601 strings (SPEC §4)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _times_are_iso_strings(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic would read a JSON number as seconds since 1970: -1 is 1969-12-31.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            field = cls.model_fields.get(info.field_name or "")
+            if field is not None and _is_temporal(field.annotation):
+                raise ValueError("must be an ISO 8601 string, not a number")
+        return value
 
 
 class Output(BaseModel):

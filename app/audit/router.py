@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -36,8 +37,13 @@ async def list_events(
     after = decode_cursor(cursor, 1)
     after_id = None
     if after:
-        if not (after[0] or "").isdigit():
-            raise ValidationFailed("The cursor is not one this service issued.")
+        # An event id: ASCII digits that fit the BIGINT column (str.isdigit() also
+        # passes "²", which int() refuses).
+        if not re.fullmatch(r"[0-9]{1,18}", after[0] or ""):
+            raise ValidationFailed(
+                "The cursor is not one this service issued.",
+                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+            )
         after_id = int(after[0] or 0)
     rows = await repository.page(
         session,
