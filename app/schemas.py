@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from functools import cache
 from typing import Annotated, Any, get_args
@@ -31,18 +32,19 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-_TEMPORAL = (
-    dt.date, dt.time, dt.timedelta,  # datetime is a date
+_DATES = (
+    dt.date,  # and datetime, a subclass
     pydantic.AwareDatetime, pydantic.NaiveDatetime, pydantic.PastDate, pydantic.FutureDate,
     pydantic.PastDatetime, pydantic.FutureDatetime,
 )  # fmt: skip
+_ISO_DATE_START = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @cache
-def _is_temporal(annotation: Any) -> bool:
+def _is_date(annotation: Any) -> bool:
     if isinstance(annotation, type):
-        return issubclass(annotation, _TEMPORAL)
-    return any(_is_temporal(arg) for arg in get_args(annotation))
+        return issubclass(annotation, _DATES)
+    return any(_is_date(arg) for arg in get_args(annotation))
 
 
 class Input(BaseModel):
@@ -53,12 +55,14 @@ class Input(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _times_are_iso_strings(cls, value: Any, info: ValidationInfo) -> Any:
-        # Pydantic would read a JSON number as seconds since 1970: -1 is 1969-12-31.
-        if isinstance(value, int | float) and not isinstance(value, bool):
+    def _dates_are_iso_strings(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic would read a number, or a string of digits, as seconds since 1970:
+        # -1 would be 1969-12-31.
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
             field = cls.model_fields.get(info.field_name or "")
-            if field is not None and _is_temporal(field.annotation):
-                raise ValueError("must be an ISO 8601 string, not a number")
+            if field is not None and _is_date(field.annotation):
+                if not (isinstance(value, str) and _ISO_DATE_START.match(value)):
+                    raise ValueError("must be an ISO 8601 date or date-time string")
         return value
 
 
