@@ -154,12 +154,23 @@ def _fill(template: Any, world: dict[str, Any], variant: str) -> Any:
     return template
 
 
-def build(method: str, path: str, world: dict[str, Any], variant: str = "other") -> dict[str, Any]:
-    """The keyword arguments of `client.request` for one call of a route."""
+def build(
+    method: str,
+    path: str,
+    world: dict[str, Any],
+    variant: str = "other",
+    raw_path: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of `client.request` for one call of a route (`raw_path`:
+    path parameters to send verbatim instead of the seeded objects)."""
     call = CALLS.get((method, path), Call())
-    url = _PARAM.sub(
-        lambda m: _value(world, call.params.get(m.group(1), m.group(1)), variant), path
-    )
+    raw = raw_path or {}
+
+    def param(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return raw[name] if name in raw else _value(world, call.params.get(name, name), variant)
+
+    url = _PARAM.sub(param, path)
     kwargs: dict[str, Any] = {
         "method": method,
         "url": url,
