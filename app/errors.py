@@ -158,6 +158,20 @@ def _validation_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _allowed_methods(request: Any) -> str:
+    """Every method some route serves at this path: Starlette's own 405 names only the
+    methods of the first route whose path matched."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match != Match.NONE and route_methods:
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
+
+
 def install_handlers(app: Any) -> None:
     import logging
 
@@ -182,13 +196,16 @@ def install_handlers(app: Any) -> None:
         body = problem(422, "validation-failed", "Invalid input", detail, errors=errors)
         return problem_response(422, body)
 
-    async def http_error(_request: Any, exc: StarletteHTTPException) -> Any:
+    async def http_error(request: Any, exc: StarletteHTTPException) -> Any:
         code, title = _STATUS_CODES.get(exc.status_code, ("error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such resource."
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem_response(
-            exc.status_code, problem(exc.status_code, code, title, detail), exc.headers
+            exc.status_code, problem(exc.status_code, code, title, detail), headers
         )
 
     async def stale(_request: Any, _exc: StaleDataError) -> Any:

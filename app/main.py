@@ -27,6 +27,7 @@ from app.imports.router import router as imports_router
 from app.me.router import router as me_router
 from app.migrate import head_revision
 from app.objectives.router import router as objectives_router
+from app.openapi import install as install_openapi
 from app.ops import logs
 from app.ops.middleware import RequestMiddleware
 from app.ops.router import router as ops_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
 
     install_handlers(app)
+    install_openapi(app)
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(ops_router)
