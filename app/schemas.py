@@ -10,7 +10,9 @@ from typing import Annotated, Any, get_args
 
 import pydantic
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -91,6 +93,23 @@ ForceCode = Annotated[
 Url = Annotated[
     str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f]+$")
 ]
+
+_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?")
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic also reads "1700000000" or "0.5" as Unix times; an instant here is ISO 8601.
+    if isinstance(value, str) and not _ISO_DATE_TIME.fullmatch(value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-11-25T09:30:00Z")
+    return value
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# A query-string instant: ISO 8601 only; without a zone it is UTC.
+Instant = Annotated[dt.datetime, BeforeValidator(_iso_only), AfterValidator(_as_utc)]
 
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. invalid JSON).",

@@ -17,6 +17,7 @@ from app.accounts.schemas import (
     Classification,
     CustodiansRead,
     EditorAdd,
+    Flag,
     HistoryRead,
     LookupRead,
     PersonAccountsRead,
@@ -28,9 +29,8 @@ from app.auth.principal import Principal
 from app.concurrency import etag
 from app.errors import ValidationFailed
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.models.enums import FLAGS
 from app.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
-from app.schemas import AUTH_ERRORS, errors
+from app.schemas import AUTH_ERRORS, Instant, errors
 
 router = APIRouter(tags=["accounts"])
 
@@ -39,7 +39,7 @@ Manager = Annotated[Principal, Depends(require_roles("comms_admin", "admin"))]
 Investigator = Annotated[Principal, Depends(require_roles("comms_admin", "psd", "admin"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
 At = Annotated[
-    datetime | None,
+    Instant | None,
     Query(description="The instant to answer for (ISO 8601; no zone means UTC). Default: now."),
 ]
 
@@ -81,16 +81,13 @@ async def list_accounts(
     status: Status | None = None,
     unit_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
-    flag: Annotated[str | None, Query(max_length=40, description=", ".join(FLAGS))] = None,
+    flag: Flag | None = None,
     q: Annotated[str | None, Query(max_length=200, description="In handle or name.")] = None,
     force: Annotated[str | None, Query(max_length=40)] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response | Page[AccountRead]:
     """Accounts the caller may see, filtered; `Accept: text/csv` streams every match."""
-    if flag is not None and flag not in FLAGS:
-        msg = f"Unknown flag; use one of: {', '.join(FLAGS)}."
-        raise ValidationFailed(msg, errors=[{"loc": ["query", "flag"], "msg": msg}])
     filters = AccountFilters(
         force_id=await scope_force_id(session, principal, force),
         platform=platform,

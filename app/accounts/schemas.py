@@ -6,14 +6,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_serializer
+from pydantic import ConfigDict, Field, StringConstraints, model_serializer
 
-from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, PLATFORMS
+from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS
 from app.schemas import Code, ForceCode, Input, Output, ShortText
 
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
 Classification = Literal[CLASSIFICATIONS]  # type: ignore[valid-type]
 Status = Literal[ACCOUNT_STATUSES]  # type: ignore[valid-type]
+Flag = Literal[FLAGS]  # type: ignore[valid-type]
 
 # Links are parsed by app.accounts.handles (which also takes scheme-less forms like
 # `twitter.com/name`), so only the length and printable characters are checked here.
@@ -41,6 +42,11 @@ class Operator(Output):
 
 
 class AccountCreate(Input):
+    # The account is named by its link, or by platform and handle (or both, agreeing).
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["url"]}, {"required": ["platform", "handle"]}]}
+    )
+
     force: ForceCode | None = Field(
         default=None, description="Force code; national callers only (others act in their own)."
     )
@@ -64,12 +70,13 @@ class AccountCreate(Input):
 class AccountUpdate(Input):
     """Descriptive fields only; status, classification and owner change through requests."""
 
-    display_name: ShortText | None = None
-    url: LinkText | None = None
+    # Omitted is "unchanged"; null only where the field may be empty (unit, platform id).
+    display_name: Annotated[ShortText, Field(default=None)]
+    url: Annotated[LinkText, Field(default=None)]
     platform_account_id: ShortText | None = None
     unit_id: uuid.UUID | None = None
-    objectives: list[Code] | None = Field(default=None, max_length=100)
-    is_anonymous: bool | None = None
+    objectives: Annotated[list[Code], Field(default=None, max_length=100)]
+    is_anonymous: Annotated[bool, Field(default=None)]
 
 
 class EditorAdd(Input):

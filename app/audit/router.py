@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -13,7 +12,7 @@ from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.errors import ValidationFailed
 from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
-from app.schemas import AUTH_ERRORS, errors
+from app.schemas import AUTH_ERRORS, Instant, errors
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -28,8 +27,8 @@ async def list_events(
     entity_type: Text = None,
     entity_id: Text = None,
     actor: Text = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[AuditEventRead]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from app.accounts.schemas import Flag
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS
@@ -23,9 +24,7 @@ ForceQuery = Annotated[
     str | None,
     Query(max_length=40, description="Narrow a national caller to one force (code)."),
 ]
-FlagQuery = Annotated[
-    str | None, Query(max_length=40, description=f"Only this flag: {', '.join(FLAGS)}.")
-]
+FlagQuery = Annotated[Flag | None, Query(description="Only accounts raising this flag.")]
 CSV_TYPE = "text/csv; charset=utf-8"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
@@ -38,6 +38,9 @@ IfMatch = Annotated[
     ),
 ]
 ItemName = Annotated[str, Path(max_length=64)]
+# No body, or an object; a JSON `null` body is refused like any other non-object.
+Move = Annotated[MoveBody, Body()]
+_NO_COMMENT = MoveBody()
 
 
 def _summary(request: Request, force: str) -> RequestSummary:
@@ -153,26 +156,54 @@ async def approve_request(
     session: Session,
     principal: Decider,
     response: Response,
-    body: MoveBody | None = None,
+    body: Move = _NO_COMMENT,
     if_match: IfMatch = None,
 ) -> RequestRead:
     """Approve a submitted request (comms_admin, admin; never the requester)."""
-    comment = body.comment if body else None
+    comment = body.comment
     view = await service.approve(session, principal, request_id, comment, if_match)
     return _read(view, response)
 
 
-@router.post("/{request_id}/reject", response_model=RequestRead, responses=MOVE_ERRORS)
+# The body is parsed as MoveBody so that a missing comment is the domain's 422
+# `comment-required`; the document states the rule itself.
+_TEXT = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
+_COMMENT = rf"^{_TEXT}[^\s\x00-\x1f\x7f]{_TEXT}$"
+REJECT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["comment"],
+                    "properties": {
+                        "comment": {"type": "string", "maxLength": 4000, "pattern": _COMMENT}
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/{request_id}/reject",
+    response_model=RequestRead,
+    responses=MOVE_ERRORS,
+    openapi_extra=REJECT_BODY,
+)
 async def reject_request(
     request_id: uuid.UUID,
     session: Session,
     principal: Decider,
     response: Response,
-    body: MoveBody | None = None,
+    body: Move = _NO_COMMENT,
     if_match: IfMatch = None,
 ) -> RequestRead:
     """Reject a submitted request, with a comment (comms_admin, admin; never the requester)."""
-    comment = body.comment if body else None
+    comment = body.comment
     view = await service.reject(session, principal, request_id, comment, if_match)
     return _read(view, response)
 
@@ -183,11 +214,11 @@ async def withdraw_request(
     session: Session,
     principal: Submitter,
     response: Response,
-    body: MoveBody | None = None,
+    body: Move = _NO_COMMENT,
     if_match: IfMatch = None,
 ) -> RequestRead:
     """Withdraw a submitted request (the requester only)."""
-    comment = body.comment if body else None
+    comment = body.comment
     view = await service.withdraw(session, principal, request_id, comment, if_match)
     return _read(view, response)
 
@@ -198,11 +229,11 @@ async def cancel_request(
     session: Session,
     principal: Decider,
     response: Response,
-    body: MoveBody | None = None,
+    body: Move = _NO_COMMENT,
     if_match: IfMatch = None,
 ) -> RequestRead:
     """Cancel an approved request; an approved decommission restores the account's status."""
-    comment = body.comment if body else None
+    comment = body.comment
     view = await service.cancel(session, principal, request_id, comment, if_match)
     return _read(view, response)
 
@@ -213,11 +244,11 @@ async def complete_request(
     session: Session,
     principal: Decider,
     response: Response,
-    body: MoveBody | None = None,
+    body: Move = _NO_COMMENT,
     if_match: IfMatch = None,
 ) -> RequestRead:
     """Complete an approved request once its checklist is done, applying its effect."""
-    comment = body.comment if body else None
+    comment = body.comment
     view = await service.complete(session, principal, request_id, comment, if_match)
     return _read(view, response)
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import ValidationFailed
 from app.models.enums import DECOMMISSION_REASONS, REQUEST_KINDS, REQUEST_STATUSES
@@ -66,11 +66,32 @@ def parse_details(kind: str, raw: dict[str, Any]) -> Input:
         raise ValidationFailed(f"Invalid details for a {kind} request: {detail}", errors) from None
 
 
+def _details_per_kind(schema: dict[str, Any]) -> None:
+    # `details` is checked per kind by parse_details (so its errors name body.details.*);
+    # the document states the same rule: one branch per kind, each with its details.
+    branches = []
+    for kind, model in DETAILS.items():
+        details = model.model_json_schema()
+        details.pop("title", None)
+        branch: dict[str, Any] = {
+            "properties": {"kind": {"const": kind}, "details": details},
+            "required": ["kind"],
+        }
+        if details.get("required"):
+            branch["required"] = ["kind", "details"]
+        branches.append(branch)
+    schema["oneOf"] = branches
+
+
 class RequestCreate(Input):
+    model_config = ConfigDict(json_schema_extra=_details_per_kind)
+
     kind: RequestKind
     account_id: uuid.UUID
     reason: LongText = ""
-    details: dict[str, Any] = Field(default_factory=dict, max_length=20)
+    details: dict[str, Any] = Field(
+        default_factory=dict, max_length=20, description="Per kind: see the branches."
+    )
 
 
 class MoveBody(Input):
