@@ -228,12 +228,21 @@ def _expired_token() -> str:
     return jwt.encode(claims, TEST_SECRET, algorithm="HS256")
 
 
+def _tampered(token: str) -> str:
+    head, claims, signature = token.split(".")
+    return f"{head}.{claims}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
+
+
 @pytest.mark.parametrize("who", ["anonymous", "expired", "bad-signature"])
-async def test_callers_without_a_valid_token_get_401_except_on_public_routes(app, client, who):
+async def test_callers_without_a_valid_token_get_401_except_on_public_routes(
+    app, client, tokens, who
+):
     auth = {
         "anonymous": {},
         "expired": {"Authorization": f"Bearer {_expired_token()}"},
-        "bad-signature": {"Authorization": f"Bearer {_expired_token()[:-4]}AAAA"},
+        "bad-signature": {
+            "Authorization": f"Bearer {_tampered(tokens.token('admin', force=None))}"
+        },
     }[who]
     world = dummy_world()
     wrong = []
