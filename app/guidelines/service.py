@@ -48,6 +48,11 @@ class PersonNotFound(NotFound):
     code = "person-not-found"
 
 
+class NotYourForce(Conflict):
+    code = "guideline-of-another-force"
+    title = "Guideline of another force"
+
+
 class VersionNotRising(Conflict):
     code = "version-not-rising"
     title = "Guideline versions must rise"
@@ -189,9 +194,12 @@ class SignResult:
 async def sign(session: AsyncSession, principal: Principal, guideline_id: uuid.UUID) -> SignResult:
     """Sign for the caller's own person record; a second signature returns the first."""
     row = await repository.get(session, principal, guideline_id, clock.now())
-    if row is None or row.Guideline.force_id not in (None, principal.force_id):
+    if row is None:
         raise GuidelineNotFound("No such guideline.")
     person_id = await require_person(session, principal)
+    if row.Guideline.force_id not in (None, principal.force_id):
+        # Visible to a national caller, but it binds another force's staff, not them.
+        raise NotYourForce("This guideline is for another force's staff to sign.")
     guideline: Guideline = row.Guideline
     existing = await repository.find_signoff(session, guideline.id, person_id)
     created = False
