@@ -1,0 +1,131 @@
+"""Schemathesis set-up shared by the stateless and stateful fuzz tests: who calls, with what
+configuration, and how valid cases are aimed at the seeded registry."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import schemathesis
+from schemathesis.python import asgi
+
+from tests.fuzz.steering import Steering
+from tests.fuzz.world import HOME, World
+
+SEED = 20261125
+# Per operation and phase; REGISTRY_FUZZ_EXAMPLES raises it for a longer local run.
+MAX_EXAMPLES = int(os.environ.get("REGISTRY_FUZZ_EXAMPLES", "25"))
+STATEFUL_SCENARIOS = int(os.environ.get("REGISTRY_FUZZ_SCENARIOS", "30"))
+STATEFUL_STEPS = 8
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    roles: tuple[str, ...]
+    force: str | None
+
+    @property
+    def sub(self) -> str:
+        return f"{self.name}@{self.force or 'national'}"
+
+    @property
+    def is_national(self) -> bool:
+        return self.force is None
+
+
+CALLERS = {
+    "admin": Caller("admin", ("admin",), None),
+    "comms_admin": Caller("comms_admin", ("comms_admin",), HOME),
+}
+
+
+PER_OPERATION = ("examples", "coverage", "fuzzing")
+# Schemathesis's own list of statuses that refuse invalid input.
+REFUSALS = (400, 401, 403, 404, 405, 406, 409, 415, 422, 428, 429, "5xx")
+PHASES = (*PER_OPERATION, "stateful")
+
+
+def config(token: str, phases: tuple[str, ...] = PHASES) -> schemathesis.Config:
+    """Every check, the phases asked for, reproducible."""
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+                "mode": "all",
+            },
+            "phases": {
+                **{phase: {"enabled": phase in phases} for phase in PER_OPERATION},
+                "stateful": {
+                    "enabled": "stateful" in phases,
+                    "max-steps": STATEFUL_STEPS,
+                    "generation": {"max-examples": STATEFUL_SCENARIOS},
+                    # The document's own links. Links inferred from list answers pick each
+                    # value from any item (a person of one force, a unit of another), which
+                    # is no valid request.
+                    "inference": {"algorithms": ["location-headers"]},
+                },
+            },
+            "checks": {
+                "enabled": True,
+                # RFC 6585: a missing precondition header (If-Match) is a 428.
+                "missing_required_header": {
+                    "expected-statuses": [400, 401, 403, 406, 415, 422, 428]
+                },
+                # A valid request can still meet a state that refuses it: a conflict (409,
+                # in Schemathesis's defaults) or, its twin for If-Match, a changed object
+                # (412) - as when a scenario edits twice with the ETag its link carried.
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
+                },
+                # A stale If-Match (412) or an oversized body (413) is a refusal too.
+                "negative_data_rejection": {"expected-statuses": [*REFUSALS, 412, 413]},
+            },
+            "auth": {"openapi": {"bearerAuth": {"bearer": token}}},
+        }
+    )
+
+
+def load(app: Any, caller: Caller, token: str, world: World, phases: tuple[str, ...]) -> Any:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config(token, phases))
+    steering = Steering(world, national=caller.is_national)
+
+    @schema.hook("map_case")
+    def aim(_ctx: Any, case: schemathesis.Case) -> schemathesis.Case:
+        return steering(case)
+
+    return schema
+
+
+MOVES = ("/approve", "/reject", "/withdraw", "/cancel", "/complete")
+
+
+def current_etag(_ctx: Any, case: schemathesis.Case, _kwargs: dict[str, Any]) -> None:
+    """A valid If-Match names the version being changed: read the object's ETag first, as a
+    client would, unless a link already carried it from the response it follows."""
+    meta = case.meta
+    headers = case.headers or {}
+    auth = headers.get("Authorization")
+    if meta is None or not meta.generation.mode.is_positive or "If-Match" not in headers:
+        return
+    if auth is None or str(headers["If-Match"]).startswith('"v'):
+        return
+    path = case.formatted_path
+    for move in MOVES:
+        path = path.removesuffix(move)
+    with asgi.get_client(case.operation.app) as client:
+        reply = client.get(path, headers={"Authorization": auth})
+    case.headers = {**headers, "If-Match": reply.headers.get("ETag", "*")}
+
+
+def install_hooks() -> None:
+    """`before_call` hooks can only be global; installed for the fuzz tests' lifetime."""
+    schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.register_hook_with_name(current_etag, "before_call")
+
+
+def uninstall_hooks() -> None:
+    schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.unregister(current_etag)
