@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,13 +103,12 @@ def _base_columns() -> list[Any]:
     ]
 
 
-# --- the account SELECT, built once per caller shape and second ----------------------
+# --- the account SELECT, built once per caller shape --------------------------------
 #
-# Building the flag expressions costs milliseconds of Python, far more than running the
-# query, so the statement is built once per (caller shape, second of `now`) with the
-# caller's force and subject as bound parameters, and reused by every request of that
-# second. Flags are day-scale rules: evaluating them as of the start of the second
-# changes nothing anyone can see.
+# Building the flag expressions costs tens of milliseconds of Python, far more than
+# running the query, so each statement is built once per shape (whose accounts, whose
+# operators, which filters) with everything else — the caller's force and subject, the
+# filter values and the flags' `now` — bound as parameters at execution.
 
 _SCOPE = sa.bindparam("scope_force_id", type_=sa.Uuid())
 _SUB = sa.bindparam("caller_sub", type_=sa.String())
@@ -133,8 +132,12 @@ def _shape(principal: Principal) -> tuple[str, str]:
     return visibility, operators
 
 
-def _params(principal: Principal) -> dict[str, Any]:
-    return {"scope_force_id": principal.force_id, "caller_sub": principal.sub}
+def _params(principal: Principal, now: datetime) -> dict[str, Any]:
+    return {
+        "scope_force_id": principal.force_id,
+        "caller_sub": principal.sub,
+        **flags.bound_values(now),
+    }
 
 
 def _operates_bound() -> sa.ColumnElement[bool]:
@@ -151,13 +154,13 @@ def _operates_bound() -> sa.ColumnElement[bool]:
     )
 
 
-def _build_select(shape: tuple[str, str], now: datetime) -> sa.Select[Any]:
+def _build_select(shape: tuple[str, str]) -> sa.Select[Any]:
     visibility, operators = shape
     operates = {"all": sa.true(), "none": sa.false()}.get(operators)
     query = (
         sa.select(
             *_base_columns(),
-            *flags.flag_columns(now),
+            *flags.flag_columns(flags.BOUND),
             (operates if operates is not None else _operates_bound()).label("caller_operates"),
         )
         .select_from(Account)
@@ -174,38 +177,32 @@ def _build_select(shape: tuple[str, str], now: datetime) -> sa.Select[Any]:
     return query
 
 
-class _PerSecond:
-    """Statements (and flag filters) built for one second of `now`."""
-
-    def __init__(self) -> None:
-        self.second: datetime | None = None
-        self.items: dict[Any, Any] = {}
-
-    def get(self, now: datetime, key: Any, build: Any) -> Any:
-        second = now.replace(microsecond=0)
-        if second != self.second:
-            self.second, self.items = second, {}
-        found = self.items.get(key)
-        if found is None:
-            found = self.items[key] = build(second)
-        return found
+_built: dict[Any, sa.Select[Any]] = {}
+# Filter combinations are finite but many; bound the memory a caller can make us spend.
+_MAX_BUILT = 512
 
 
-_built = _PerSecond()
+def _cached(key: Any, build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+    found = _built.get(key)
+    if found is None:
+        if len(_built) >= _MAX_BUILT:
+            _built.clear()
+        found = _built[key] = build()
+    return found
 
 
-def _base(principal: Principal, now: datetime) -> tuple[tuple[str, str], sa.Select[Any]]:
+def _base(principal: Principal) -> tuple[tuple[str, str], sa.Select[Any]]:
     shape = _shape(principal)
-    return shape, _built.get(now, ("base", shape), lambda second: _build_select(shape, second))
+    return shape, _cached(("base", shape), lambda: _build_select(shape))
 
 
 async def account_row(
     session: AsyncSession, principal: Principal, account_id: uuid.UUID, now: datetime
 ) -> sa.Row[Any] | None:
     """The account, its force code, owner name and flags in one statement."""
-    shape, base = _base(principal, now)
-    query = _built.get(now, ("one", shape), lambda _: base.where(Account.id == _ACCOUNT_ID))
-    params = {**_params(principal), "account_id": account_id}
+    shape, base = _base(principal)
+    query = _cached(("one", shape), lambda: base.where(Account.id == _ACCOUNT_ID))
+    params = {**_params(principal, now), "account_id": account_id}
     return (await session.execute(query, params)).first()
 
 
@@ -238,13 +235,13 @@ def like_pattern(text: str) -> str:
 
 
 def _filtered(
-    base: sa.Select[Any], given: tuple[str, ...], flag: str | None, q: bool, now: datetime
+    base: sa.Select[Any], given: tuple[str, ...], flag: str | None, q: bool
 ) -> sa.Select[Any]:
     query = base
     for name in given:
         query = query.where(_EQUALITY_FILTERS[name] == sa.bindparam(f"f_{name}"))
     if flag is not None:
-        query = query.where(flags.flag_expression(flag, now))
+        query = query.where(flags.flag_expression(flag, flags.BOUND))
     if q:
         pattern = sa.bindparam("q_pattern", type_=sa.String())
         query = query.where(
@@ -266,8 +263,8 @@ async def account_rows(
 ) -> list[Any]:
     """A page in id order (stable, and served by the (force_id, id) and primary key indexes).
     The statement is cached per combination of filters given; their values are bound."""
-    shape, base = _base(principal, now)
-    params = _params(principal)
+    shape, base = _base(principal)
+    params = _params(principal, now)
     given = tuple(n for n in _EQUALITY_FILTERS if getattr(filters, n) is not None)
     params.update({f"f_{n}": getattr(filters, n) for n in given})
     if filters.q:
@@ -276,14 +273,14 @@ async def account_rows(
         params["after_id"] = after_id
     params["row_limit"] = limit
 
-    def build(second: datetime) -> sa.Select[Any]:
-        query = _filtered(base, given, filters.flag, bool(filters.q), second)
+    def build() -> sa.Select[Any]:
+        query = _filtered(base, given, filters.flag, bool(filters.q))
         if after_id is not None:
             query = query.where(Account.id > sa.bindparam("after_id", type_=sa.Uuid()))
         return query.order_by(Account.id).limit(sa.bindparam("row_limit", type_=sa.Integer()))
 
     key = ("page", shape, given, filters.flag, bool(filters.q), after_id is not None)
-    query = _built.get(now, key, build)
+    query = _cached(key, build)
     return list((await session.execute(query, params)).all())
 
 
@@ -291,16 +288,15 @@ async def lookup_rows(
     session: AsyncSession, principal: Principal, platform: str, handle: str, now: datetime
 ) -> list[Any]:
     """Every record of one platform handle in scope, released ones included, newest first."""
-    shape, base = _base(principal, now)
-    query = _built.get(
-        now,
+    shape, base = _base(principal)
+    query = _cached(
         ("lookup", shape),
-        lambda _: base.where(
+        lambda: base.where(
             Account.platform == sa.bindparam("lk_platform"),
             Account.handle == sa.bindparam("lk_handle"),
         ).order_by(Account.created_at.desc(), Account.id.desc()),
     )
-    params = {**_params(principal), "lk_platform": platform, "lk_handle": handle}
+    params = {**_params(principal, now), "lk_platform": platform, "lk_handle": handle}
     return list((await session.execute(query, params)).all())
 
 
