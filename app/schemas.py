@@ -67,6 +67,25 @@ class Input(BaseModel):
                     raise ValueError("must be an ISO 8601 date or date-time string")
         return value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic would also read 0, 1, "no" or "on" as a boolean; the document says
+        # boolean, so only true and false are.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or value is None or isinstance(value, bool):
+            return value
+        if _scalar_kinds(field.annotation) == {bool}:
+            raise ValueError("must be true or false")
+        return value
+
+
+@cache
+def _scalar_kinds(annotation: Any) -> frozenset[type]:
+    if annotation in (bool, int, float, str):
+        return frozenset({annotation})
+    return frozenset(kind for arg in get_args(annotation) for kind in _scalar_kinds(arg))
+
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)

@@ -17,11 +17,10 @@ import hashlib
 import io
 import itertools
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import schemathesis
-from schemathesis.generation.meta import TestPhase
 
 from app import clock
 from app.accounts import handles
@@ -82,14 +81,15 @@ class Steering:
         for name, value in params.items():
             # Mostly a seeded object; sometimes the other force's (a 404 for force roles)
             # or the random id as generated (a 404 for all), so scoping stays exercised.
-            aim = _pick((name, value), ["keep", "away", "home", "home", "home"])
+            seed = (name, value, case.query, case.body)
+            aim = _pick(seed, ["keep", "away", "home", "home", "home"])
             away = self.world.away.get(KINDS.get(name) or "")
             if name in KINDS and aim == "home":
                 # An edit or move of the object the path names goes to a spare one.
                 changes = case.method.upper() != "GET" and name == _last_id(case.path)
-                params[name] = self._id(name, value, changes=changes)
+                params[name] = self._id(name, seed, changes=changes)
             elif name in KINDS and aim == "away" and away and case.method.upper() == "GET":
-                params[name] = _pick(value, away)
+                params[name] = _pick(seed, away)
             elif name == "code":
                 params[name] = _pick(value, [HOME, *self.world.codes["force"], str(value)])
             elif name == "item":
@@ -134,6 +134,9 @@ class Steering:
                 details["objectives"] = sorted({_pick(c, codes) for c in details["objectives"]})
         if {"url", "platform", "handle"} & body.keys():
             self._account(case, body)
+        if isinstance(body.get("last_post_at"), str):
+            seen = datetime.fromisoformat(body["last_post_at"])
+            body["last_post_at"] = min(seen, clock.now()).isoformat()
         if "left_on" in body:
             body["left_on"] = min(date.fromisoformat(body["left_on"]), clock.today()).isoformat()
         if (
@@ -198,9 +201,8 @@ class Steering:
         case.body = copy.deepcopy(case.body)
         case.headers = dict(case.headers) if case.headers else case.headers
         case.query = dict(case.query) if case.query else case.query
-        if meta.phase.name != TestPhase.STATEFUL:
-            # Stateful cases get their ids from the responses they follow.
-            self.path(case)
+        # In scenarios, a linked step's ids then come from the response it follows.
+        self.path(case)
         self.query(case)
         if case.media_type == "text/csv":
             self.csv(case)
