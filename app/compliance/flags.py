@@ -33,6 +33,7 @@ Boundaries (all against the `now` given, dates against `now.date()`):
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,7 @@ from app.guidelines.rules import (
 )
 from app.models import Account, AccountObjective, ActivityPeriod, Custodianship, Force, Objective
 from app.models import Person as PersonModel
+from app.models.base import UTCDateTime
 from app.models.enums import FLAGS, RELEASED_STATUSES
 
 ACCOUNTS = Account.__table__
@@ -62,11 +64,50 @@ BROADCAST_REPLIES = (1, 20)
 REPOST_HEAVY = (4, 5)
 
 
-def _force_setting_cutoff(a: Any, setting: Any, now: datetime) -> sa.ScalarSelect[Any]:
+@dataclass(frozen=True)
+class FlagTime:
+    """The instants the flags are judged against, as SQL: fixed values (`at(now)`), or
+    bound parameters (`BOUND`) so that one statement, built once, serves every request;
+    execute it with `bound_values(now)`."""
+
+    now: Any
+    today: Any
+    window_start: Any
+
+
+def activity_window_start(now: datetime) -> Any:
+    return now.date() - timedelta(days=ACTIVITY_WINDOW_DAYS)
+
+
+def at(now: datetime) -> FlagTime:
+    return FlagTime(
+        now=instant(now),
+        today=sa.literal(now.date(), sa.Date()),
+        window_start=sa.literal(activity_window_start(now), sa.Date()),
+    )
+
+
+BOUND = FlagTime(
+    now=sa.bindparam("flag_now", type_=UTCDateTime()),
+    today=sa.bindparam("flag_today", type_=sa.Date()),
+    window_start=sa.bindparam("flag_window_start", type_=sa.Date()),
+)
+
+
+def bound_values(now: datetime) -> dict[str, Any]:
+    """Parameters for a statement built with `BOUND`."""
+    return {
+        "flag_now": now,
+        "flag_today": now.date(),
+        "flag_window_start": activity_window_start(now),
+    }
+
+
+def _force_setting_cutoff(a: Any, setting: Any, t: FlagTime) -> sa.ScalarSelect[Any]:
     """now minus the account's force's `setting` days, as a correlated scalar subquery."""
     forces = Force.__table__
     return (
-        sa.select(days_before(instant(now), setting))
+        sa.select(days_before(t.now, setting))
         .where(forces.c.id == a.c.force_id)
         .correlate_except(forces)
         .scalar_subquery()
@@ -80,26 +121,22 @@ def _live(a: Any) -> sa.ColumnElement[bool]:
 # --- per row: subqueries correlated to the account -----------------------------------
 
 
-def _dormant(a: Any, now: datetime) -> sa.ColumnElement[bool]:
-    cutoff = _force_setting_cutoff(a, Force.__table__.c.dormancy_days, now)
+def _dormant(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
+    cutoff = _force_setting_cutoff(a, Force.__table__.c.dormancy_days, t)
     return sa.and_(
         a.c.status == "active", sa.func.coalesce(a.c.last_post_at, a.c.created_at) < cutoff
     )
 
 
-def activity_window_start(now: datetime) -> Any:
-    return now.date() - timedelta(days=ACTIVITY_WINDOW_DAYS)
-
-
 def _activity_totals_exist(
-    a: Any, now: datetime, share: Callable[[Any, Any], sa.ColumnElement[bool]]
+    a: Any, t: FlagTime, share: Callable[[Any, Any], sa.ColumnElement[bool]]
 ) -> sa.ColumnElement[bool]:
     act = ActivityPeriod.__table__
     items = sa.func.sum(act.c.original_posts + act.c.reposts + act.c.replies)
     # One group (this account's window), kept only when the totals meet the condition.
     return (
         sa.select(act.c.account_id)
-        .where(act.c.account_id == a.c.id, act.c.period_end >= activity_window_start(now))
+        .where(act.c.account_id == a.c.id, act.c.period_end >= t.window_start)
         .group_by(act.c.account_id)
         .having(sa.and_(items >= MIN_ITEMS, share(act, items)))
         .correlate(a)
@@ -107,21 +144,21 @@ def _activity_totals_exist(
     )
 
 
-def _broadcast_only(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _broadcast_only(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     num, den = BROADCAST_REPLIES
     return _activity_totals_exist(
-        a, now, lambda act, items: sa.func.sum(act.c.replies) * den < items * num
+        a, t, lambda act, items: sa.func.sum(act.c.replies) * den < items * num
     )
 
 
-def _repost_heavy(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _repost_heavy(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     num, den = REPOST_HEAVY
     return _activity_totals_exist(
-        a, now, lambda act, items: sa.func.sum(act.c.reposts) * den >= items * num
+        a, t, lambda act, items: sa.func.sum(act.c.reposts) * den >= items * num
     )
 
 
-def _orphaned(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _orphaned(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     # A scalar subquery, not EXISTS: PostgreSQL may turn an EXISTS into a hashed scan of
     # every leaver, which costs a page of accounts more than 50 key lookups.
     people = PEOPLE.alias()
@@ -134,14 +171,14 @@ def _orphaned(a: Any, now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _lacks_overdue_signoff(a: Any, person_id: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _lacks_overdue_signoff(a: Any, person_id: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     g = GUIDELINES.alias()
-    grace_cutoff = _force_setting_cutoff(a, Force.__table__.c.signoff_grace_days, now)
+    grace_cutoff = _force_setting_cutoff(a, Force.__table__.c.signoff_grace_days, t)
     return (
         sa.exists()
         .where(
             in_scope_of(g, a.c.force_id),
-            is_current(g, now),
+            is_current(g, t.now),
             g.c.effective_from < grace_cutoff,
             ~has_accepted_signoff(person_id, g),
         )
@@ -149,14 +186,14 @@ def _lacks_overdue_signoff(a: Any, person_id: Any, now: datetime) -> sa.ColumnEl
     )
 
 
-def _guidelines_outstanding(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _guidelines_outstanding(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     people = PersonModel.__table__.alias()
     owner_lacks = (
         sa.select(sa.literal(1))
         .where(
             people.c.id == a.c.owner_id,
             people.c.status == "active",
-            _lacks_overdue_signoff(a, people.c.id, now),
+            _lacks_overdue_signoff(a, people.c.id, t),
         )
         .correlate(a)
         .exists()
@@ -171,7 +208,7 @@ def _guidelines_outstanding(a: Any, now: datetime) -> sa.ColumnElement[bool]:
             cust.c.role == "editor",
             cust.c.valid_to.is_(None),
             editor.c.status == "active",
-            _lacks_overdue_signoff(a, editor.c.id, now),
+            _lacks_overdue_signoff(a, editor.c.id, t),
         )
         .correlate(a)
         .exists()
@@ -179,7 +216,7 @@ def _guidelines_outstanding(a: Any, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(_live(a), sa.or_(owner_lacks, editor_lacks))
 
 
-def _no_strategy_link(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _no_strategy_link(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     link = AccountObjective.__table__.alias()
     objective = Objective.__table__.alias()
     # `(SELECT ... LIMIT 1) IS NULL` rather than NOT EXISTS, for the reason in _orphaned.
@@ -198,15 +235,15 @@ def _no_strategy_link(a: Any, now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _review_overdue(a: Any, now: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(_live(a), a.c.review_due_on.is_not(None), a.c.review_due_on < now.date())
+def _review_overdue(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
+    return sa.and_(_live(a), a.c.review_due_on.is_not(None), a.c.review_due_on < t.today)
 
 
-def _unsanctioned(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _unsanctioned(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     return sa.and_(a.c.classification == "unofficial", a.c.status == "active")
 
 
-_PER_ROW: dict[str, Callable[[Any, datetime], sa.ColumnElement[bool]]] = {
+_PER_ROW: dict[str, Callable[[Any, FlagTime], sa.ColumnElement[bool]]] = {
     "dormant": _dormant,
     "broadcast_only": _broadcast_only,
     "repost_heavy": _repost_heavy,
@@ -222,7 +259,7 @@ assert tuple(_PER_ROW) == FLAGS
 # --- per set: one uncorrelated query per flag ---------------------------------------
 
 
-def _dormant_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _dormant_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     other = ACCOUNTS.alias()
     f = FORCES.alias()
     dormant_ids = (
@@ -231,98 +268,158 @@ def _dormant_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
         .where(
             other.c.status == "active",
             sa.func.coalesce(other.c.last_post_at, other.c.created_at)
-            < days_before(instant(now), f.c.dormancy_days),
+            < days_before(t.now, f.c.dormancy_days),
         )
         .correlate(None)
     )
     return sa.and_(a.c.status == "active", a.c.id.in_(dormant_ids))
 
 
+def _window_key(t: FlagTime) -> Any:
+    """What identifies `t.window_start` across calls: its value, or a bound parameter's name."""
+    start = t.window_start
+    value = getattr(start, "value", None)
+    return ("value", value) if value is not None else ("bound", getattr(start, "key", id(start)))
+
+
+_TOTALS: dict[Any, sa.CTE] = {}
+
+
+def _activity_totals(t: FlagTime) -> sa.CTE:
+    """Each account's item totals over the window (accounts with fewer than MIN_ITEMS left
+    out), as one CTE object per window, so that broadcast_only and repost_heavy in one
+    statement refer to one CTE, computed once (PostgreSQL materialises a CTE referred to
+    twice and inlines one referred to once, so a single flag's plan is unchanged)."""
+    key = _window_key(t)
+    totals = _TOTALS.get(key)
+    if totals is None:
+        if len(_TOTALS) >= 16:
+            _TOTALS.clear()
+        act = ActivityPeriod.__table__.alias()
+        items = sa.func.sum(act.c.original_posts + act.c.reposts + act.c.replies)
+        totals = _TOTALS[key] = (
+            sa.select(
+                act.c.account_id,
+                items.label("total_items"),
+                sa.func.sum(act.c.replies).label("total_replies"),
+                sa.func.sum(act.c.reposts).label("total_reposts"),
+            )
+            .where(act.c.period_end >= t.window_start)
+            .group_by(act.c.account_id)
+            .having(items >= MIN_ITEMS)
+            .cte()
+        )
+    return totals
+
+
 def _activity_set(
-    a: Any, now: datetime, share: Callable[[Any, Any], sa.ColumnElement[bool]]
+    a: Any, t: FlagTime, share: Callable[[Any], sa.ColumnElement[bool]]
 ) -> sa.ColumnElement[bool]:
-    act = ActivityPeriod.__table__.alias()
-    items = sa.func.sum(act.c.original_posts + act.c.reposts + act.c.replies)
-    ids = (
-        sa.select(act.c.account_id)
-        .where(act.c.period_end >= activity_window_start(now))
-        .group_by(act.c.account_id)
-        .having(sa.and_(items >= MIN_ITEMS, share(act, items)))
-        .correlate(None)
-    )
-    return a.c.id.in_(ids)
+    totals = _activity_totals(t)
+    return a.c.id.in_(sa.select(totals.c.account_id).where(share(totals)).correlate(None))
 
 
-def _broadcast_only_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _broadcast_only_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     num, den = BROADCAST_REPLIES
-    return _activity_set(a, now, lambda act, items: sa.func.sum(act.c.replies) * den < items * num)
+    return _activity_set(
+        a, t, lambda totals: totals.c.total_replies * den < totals.c.total_items * num
+    )
 
 
-def _repost_heavy_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _repost_heavy_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     num, den = REPOST_HEAVY
-    return _activity_set(a, now, lambda act, items: sa.func.sum(act.c.reposts) * den >= items * num)
+    return _activity_set(
+        a, t, lambda totals: totals.c.total_reposts * den >= totals.c.total_items * num
+    )
 
 
-def _orphaned_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
-    leaver = PEOPLE.alias()
-    leavers = sa.select(leaver.c.id).where(leaver.c.status == "left").correlate(None)
+# People who have left, as one CTE shared by every flag of a statement that needs them.
+_LEAVERS = sa.select(PEOPLE.c.id).where(PEOPLE.c.status == "left").cte()
+
+
+def _leavers() -> sa.Select[Any]:
+    return sa.select(_LEAVERS.c.id).correlate(None)
+
+
+def _orphaned_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     return sa.and_(
         a.c.status.in_(("active", "suspended")),
-        sa.or_(a.c.owner_id.is_(None), a.c.owner_id.in_(leavers)),
+        sa.or_(a.c.owner_id.is_(None), a.c.owner_id.in_(_leavers())),
     )
 
 
-def _guidelines_outstanding_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
-    # Operators: owners, and open editors, of live accounts, with the account's force.
-    owned = ACCOUNTS.alias()
-    edited = ACCOUNTS.alias()
-    cust = CUSTODIANSHIPS.alias()
-    operators = sa.union_all(
-        sa.select(
-            owned.c.id.label("account_id"),
-            owned.c.owner_id.label("person_id"),
-            owned.c.force_id.label("force_id"),
-        ).where(owned.c.owner_id.is_not(None), _live(owned)),
-        sa.select(cust.c.account_id, cust.c.person_id, edited.c.force_id)
-        .join(edited, edited.c.id == cust.c.account_id)
-        .where(cust.c.role == "editor", cust.c.valid_to.is_(None), _live(edited)),
-    ).subquery()
-    # Per force, the current guidelines past its grace period: a few rows per force, so
-    # operators join it on an equality instead of testing every guideline's scope.
+def _due_guidelines(t: FlagTime) -> Any:
+    """(force_id, guideline_id): per force, the current guidelines past its grace period.
+    A few rows per force, so operators join it on an equality instead of testing every
+    guideline's scope."""
     f = FORCES.alias()
     g = GUIDELINES.alias()
-    due = (
+    return (
         sa.select(f.c.id.label("force_id"), g.c.id.label("guideline_id"))
         .select_from(f.join(g, in_scope_of(g, f.c.id)))
         .where(
-            is_current(g, now),
-            g.c.effective_from < days_before(instant(now), f.c.signoff_grace_days),
+            is_current(g, t.now),
+            g.c.effective_from < days_before(t.now, f.c.signoff_grace_days),
         )
         .subquery()
     )
+
+
+def _signed(t: FlagTime) -> Any:
+    """(person_id, guideline_id): each sign-off, with every current version it satisfies
+    (sign-offs of superseded versions only are left out: no current guideline needs them)."""
     s = SIGNOFFS.alias()
     satisfies = satisfying_versions().subquery()
-    signed = (
-        sa.select(s.c.id)
+    current = GUIDELINES.alias()
+    return (
+        sa.select(s.c.person_id, satisfies.c.guideline_id)
         .join(satisfies, satisfies.c.signed_id == s.c.guideline_id)
-        .where(
-            s.c.person_id == operators.c.person_id,
-            satisfies.c.guideline_id == due.c.guideline_id,
+        .join(current, current.c.id == satisfies.c.guideline_id)
+        .where(is_current(current, t.now))
+        .subquery()
+    )
+
+
+def _guidelines_outstanding_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
+    # (account, operator, guideline due): owners and open editors of live accounts, still
+    # active, joined to their account's force's due guidelines (each side of the UNION on
+    # accounts.force_id, whose statistics the planner knows).
+    owned = ACCOUNTS.alias()
+    due = _due_guidelines(t)
+    owners = (
+        sa.select(
+            owned.c.id.label("account_id"),
+            owned.c.owner_id.label("person_id"),
+            due.c.guideline_id,
         )
-        .exists()
+        .join(due, due.c.force_id == owned.c.force_id)
+        .where(owned.c.owner_id.is_not(None), _live(owned), owned.c.owner_id.not_in(_leavers()))
     )
-    leaver = PEOPLE.alias()
-    leavers = sa.select(leaver.c.id).where(leaver.c.status == "left")
-    ids = (
-        sa.select(operators.c.account_id)
-        .select_from(operators.join(due, due.c.force_id == operators.c.force_id))
-        .where(operators.c.person_id.not_in(leavers), ~signed)
-        .correlate(None)
+    edited = ACCOUNTS.alias()
+    cust = CUSTODIANSHIPS.alias()
+    due = _due_guidelines(t)
+    editors = (
+        sa.select(cust.c.account_id, cust.c.person_id, due.c.guideline_id)
+        .join(edited, edited.c.id == cust.c.account_id)
+        .join(due, due.c.force_id == edited.c.force_id)
+        .where(
+            cust.c.role == "editor",
+            cust.c.valid_to.is_(None),
+            _live(edited),
+            cust.c.person_id.not_in(_leavers()),
+        )
     )
+    pending = sa.union_all(owners, editors).subquery()
+    signed = _signed(t)
+    held = sa.exists().where(
+        signed.c.person_id == pending.c.person_id,
+        signed.c.guideline_id == pending.c.guideline_id,
+    )
+    ids = sa.select(pending.c.account_id).where(~held).correlate(None)
     return sa.and_(_live(a), a.c.id.in_(ids))
 
 
-def _no_strategy_link_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
+def _no_strategy_link_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     link = AccountObjective.__table__.alias()
     objective = Objective.__table__.alias()
     linked = (
@@ -338,7 +435,7 @@ def _no_strategy_link_set(a: Any, now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-_PER_SET: dict[str, Callable[[Any, datetime], sa.ColumnElement[bool]]] = {
+_PER_SET: dict[str, Callable[[Any, FlagTime], sa.ColumnElement[bool]]] = {
     "dormant": _dormant_set,
     "broadcast_only": _broadcast_only_set,
     "repost_heavy": _repost_heavy_set,
@@ -352,7 +449,7 @@ assert tuple(_PER_SET) == FLAGS
 
 
 def flag_expression(
-    flag: str, now: datetime, *, table: Any = None, per_row: bool = False
+    flag: str, now: datetime | FlagTime, *, table: Any = None, per_row: bool = False
 ) -> sa.ColumnElement[bool]:
     """`flag` as a boolean SQL expression over `accounts` (or an alias of it, via `table`).
 
@@ -363,10 +460,13 @@ def flag_expression(
     if builder is None:
         raise ValueError(f"unknown flag {flag!r}")
     # Each builder is written never to yield NULL, so the planner sees plain predicates.
-    return builder(ACCOUNTS if table is None else table, now)
+    t = now if isinstance(now, FlagTime) else at(now)
+    return builder(ACCOUNTS if table is None else table, t)
 
 
-def flag_columns(now: datetime, *, table: Any = None, per_row: bool = True) -> list[sa.Label[bool]]:
+def flag_columns(
+    now: datetime | FlagTime, *, table: Any = None, per_row: bool = True
+) -> list[sa.Label[bool]]:
     """Every flag as a `flag_<name>` column. Per row by default: right for a page of
     accounts; pass `per_row=False` when selecting thousands."""
     return [
