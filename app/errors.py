@@ -159,17 +159,24 @@ def _validation_errors(errors: Any) -> list[dict[str, Any]]:
 
 
 def _allowed_methods(request: Any) -> str:
-    """Every method some route serves at this path: Starlette's own 405 names only the
-    methods of the first route whose path matched."""
-    from starlette.routing import Match
+    """Every method the API serves at this path. The router's own 405 names only the
+    methods of the first route whose path matched; the document knows them all."""
+    from starlette.routing import compile_path
 
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match != Match.NONE and route_methods:
-            methods |= set(route_methods)
+    state = request.app.state
+    index = getattr(state, "allow_index", None)
+    if index is None:
+        paths = request.app.openapi().get("paths", {})
+        index = [
+            (compile_path(path)[0], {m.upper() for m in item if m in _METHODS})
+            for path, item in paths.items()
+        ]
+        state.allow_index = index
+    methods = set().union(*(found for regex, found in index if regex.match(request.url.path)))
     return ", ".join(sorted(methods))
+
+
+_METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def install_handlers(app: Any) -> None:
@@ -202,8 +209,9 @@ def install_handlers(app: Any) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such resource."
         headers = exc.headers
-        if exc.status_code == 405:
-            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        allowed = _allowed_methods(request) if exc.status_code == 405 else None
+        if allowed:
+            headers = {**(headers or {}), "Allow": allowed}
         return problem_response(
             exc.status_code, problem(exc.status_code, code, title, detail), headers
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 
 from app.auth.deps import CurrentPrincipal, Session, require_roles
 from app.auth.principal import Principal
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/forces", tags=["forces"])
 
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 SettingsEditor = Annotated[Principal, Depends(require_roles("admin", "comms_admin"))]
+CodePath = Annotated[str, Path(max_length=40, description="The force's code, e.g. `staffs`.")]
 
 
 @router.get("", response_model=Page[ForceRead], responses=errors(*AUTH_ERRORS))
@@ -47,7 +48,7 @@ async def create_force(
 
 @router.get("/{code}", response_model=ForceRead, responses=errors(*AUTH_ERRORS, 404))
 async def get_force(
-    code: str, session: Session, principal: CurrentPrincipal, response: Response
+    code: CodePath, session: Session, principal: CurrentPrincipal, response: Response
 ) -> ForceRead:
     """One force and its compliance settings."""
     force = await service.get(session, principal, code)
@@ -57,7 +58,7 @@ async def get_force(
 
 @router.patch("/{code}", response_model=ForceRead, responses=errors(*AUTH_ERRORS, 404, 412, 428))
 async def update_force(
-    code: str,
+    code: CodePath,
     body: ForceUpdate,
     session: Session,
     principal: SettingsEditor,
