@@ -14,7 +14,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -62,9 +61,9 @@ class Input(BaseModel):
         # -1 would be 1969-12-31.
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             field = cls.model_fields.get(info.field_name or "")
-            if field is not None and _is_date(field.annotation):
-                if not (isinstance(value, str) and _ISO_DATE_START.match(value)):
-                    raise ValueError("must be an ISO 8601 date or date-time string")
+            iso = isinstance(value, str) and _ISO_DATE_START.match(value)
+            if field is not None and _is_date(field.annotation) and not iso:
+                raise ValueError("must be an ISO 8601 date or date-time string")
         return value
 
     @field_validator("*", mode="before")
