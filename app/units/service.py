@@ -170,7 +170,7 @@ async def delete(
     session: AsyncSession, principal: Principal, unit_id: uuid.UUID, if_match: str | None
 ) -> None:
     unit, _code = await get(session, principal, unit_id)
-    if if_match is not None:
+    if if_match is not None and if_match.strip():  # a blank If-Match is no condition
         check_if_match(if_match, unit.version)
     used_by = await repository.references(session, unit.id)
     if used_by:

@@ -27,6 +27,11 @@ class InvalidRequest(Conflict):
     title = "Request does not fit the account"
 
 
+class AlreadyOwner(Conflict):
+    code = "already-owner"
+    title = "Already the owner"
+
+
 class GuidelinesNotSigned(Conflict):
     code = "guidelines-not-signed"
     title = "Guidelines not signed"
@@ -111,7 +116,7 @@ async def check_details(
         new_owner = uuid.UUID(d["new_owner_id"])
         await _active_person(session, account, new_owner, "new_owner_id")
         if new_owner == account.owner_id:
-            raise _bad("new_owner_id", "the person already owns the account")
+            raise AlreadyOwner("The person already owns the account.")
     elif kind == "decommission" and d.get("redirect_account_id") is not None:
         target_id = uuid.UUID(d["redirect_account_id"])
         try:

@@ -307,7 +307,7 @@ async def _prepare(
             f"A comment is required to {action} a request.",
             errors=[{"loc": ["body", "comment"], "msg": "required"}],
         )
-    if if_match is not None:
+    if if_match is not None and if_match.strip():  # a blank If-Match is no condition
         check_if_match(if_match, request.version)
     return request, force, move
 
