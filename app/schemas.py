@@ -99,7 +99,16 @@ class PersonRef(Output):
 
 # Text without control characters (NUL included); lengths per SPEC §5.
 _NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_CONTROL)]
+
+
+def filled(allowed: str = r"^\x00-\x08\x0b\x0c\x0e-\x1f\x7f") -> str:
+    """A pattern for text of the `allowed` class with at least one non-space: bodies are
+    trimmed, so text of spaces alone would arrive empty (no look-arounds: pydantic's
+    regex engine has none)."""
+    return rf"^[{allowed}]*[^\s\x00-\x1f\x7f][{allowed}]*$"
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=filled())]
 ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_NO_CONTROL)]
 LongText = Annotated[str, StringConstraints(max_length=4000, pattern=_NO_CONTROL)]
 Code = Annotated[

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_serializer
 
 from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS
-from app.schemas import Code, ForceCode, Input, Output, ShortText
+from app.schemas import Code, ForceCode, Input, Output, ShortText, filled
 
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
 Classification = Literal[CLASSIFICATIONS]  # type: ignore[valid-type]
@@ -18,12 +18,15 @@ Flag = Literal[FLAGS]  # type: ignore[valid-type]
 
 # Links are parsed by app.accounts.handles (which also takes scheme-less forms like
 # `twitter.com/name`), so only the length and printable characters are checked here.
+_PRINTABLE = r"^\x00-\x1f\x7f"
 LinkText = Annotated[
-    str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[^\x00-\x1f\x7f]*$")
+    str, StringConstraints(min_length=1, max_length=2048, pattern=filled(_PRINTABLE))
 ]
-PlatformText = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+PlatformText = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=filled(_PRINTABLE))
+]
 HandleText = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    str, StringConstraints(min_length=1, max_length=200, pattern=filled(_PRINTABLE))
 ]
 
 

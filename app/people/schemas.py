@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from app.models import Person
-from app.schemas import ForceCode, Input, Name, Output, ShortText
+from app.schemas import ForceCode, Input, Name, Output, ShortText, filled
 
 StaffId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str, StringConstraints(min_length=1, max_length=64, pattern=filled(r"^\x00-\x1f\x7f"))
 ]
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 # A pragmatic address check: one @, a local part of at most 64 characters without
