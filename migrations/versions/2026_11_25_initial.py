@@ -238,6 +238,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.create_index("ix_people_force_id_id", ["force_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_people_leavers",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("status = 'left'"),
+            postgresql_where=sa.text("status = 'left'"),
+        )
         batch_op.create_index("ix_people_subject", ["subject"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_people_unit_id"), ["unit_id"], unique=False
@@ -721,6 +728,11 @@ def downgrade() -> None:
     op.drop_table("accounts")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_index("ix_people_force_id_id")
+        batch_op.drop_index(
+            "ix_people_leavers",
+            sqlite_where=sa.text("status = 'left'"),
+            postgresql_where=sa.text("status = 'left'"),
+        )
         batch_op.drop_index(
             "uq_people_force_id_subject",
             sqlite_where=sa.text("subject IS NOT NULL"),
