@@ -101,11 +101,16 @@ class PersonRef(Output):
 _NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
+# What str.strip() removes, spelled out: `\s` means one set in JSON Schema (ECMA-262) and
+# another in pydantic's engine (U+0085 is a space to one and not the other).
+SPACES = r"\x09-\x0d\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
 def filled(allowed: str = r"^\x00-\x08\x0b\x0c\x0e-\x1f\x7f") -> str:
     """A pattern for text of the `allowed` class with at least one non-space: bodies are
     trimmed, so text of spaces alone would arrive empty (no look-arounds: pydantic's
     regex engine has none)."""
-    return rf"^[{allowed}]*[^\s\x00-\x1f\x7f][{allowed}]*$"
+    return rf"^[{allowed}]*[^{SPACES}\x00-\x1f\x7f][{allowed}]*$"
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=filled())]
@@ -118,7 +123,10 @@ ForceCode = Annotated[
     str, StringConstraints(min_length=2, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
 Url = Annotated[
-    str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f]+$")
+    str,
+    StringConstraints(
+        min_length=1, max_length=2048, pattern=rf"^https?://[^{SPACES}\x00-\x1f\x7f]+$"
+    ),
 ]
 
 _ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?")

@@ -10,7 +10,7 @@ from app.auth.principal import Principal
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
 from app.models import Request
 from app.pagination import Cursor, Limit, Page
-from app.schemas import AUTH_ERRORS, ForceCode, errors
+from app.schemas import AUTH_ERRORS, ForceCode, errors, filled
 from app.workflows import service
 from app.workflows.checklists import CHECKLISTS, item_of
 from app.workflows.schemas import (
@@ -167,8 +167,7 @@ async def approve_request(
 
 # The body is parsed as MoveBody so that a missing comment is the domain's 422
 # `comment-required`; the document states the rule itself.
-_TEXT = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
-_COMMENT = rf"^{_TEXT}[^\s\x00-\x1f\x7f]{_TEXT}$"
+_COMMENT = filled()
 REJECT_BODY = {
     "requestBody": {
         "required": True,
