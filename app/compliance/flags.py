@@ -360,7 +360,8 @@ def _due_guidelines(t: FlagTime) -> Any:
             is_current(g, t.now),
             g.c.effective_from < days_before(t.now, f.c.signoff_grace_days),
         )
-        .subquery()
+        .cte()
+        .prefix_with("MATERIALIZED", dialect="sqlite")
     )
 
 
