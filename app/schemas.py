@@ -74,7 +74,8 @@ class Input(BaseModel):
         field = cls.model_fields.get(info.field_name or "")
         if field is None or value is None or isinstance(value, bool):
             return value
-        if _scalar_kinds(field.annotation) == {bool}:
+        annotation: Any = field.annotation
+        if _scalar_kinds(annotation) == {bool}:
             raise ValueError("must be true or false")
         return value
 
