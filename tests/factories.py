@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -209,3 +212,28 @@ async def make_request(
     )
     await session.commit()
     return request
+
+
+@contextlib.contextmanager
+def statements_run(db: Any) -> Iterator[list[str]]:
+    """The SQL statements the database runs while the block runs, whichever path runs
+    them: through SQLAlchemy (sessions, SQLite reads) or `Database.fetch` on PostgreSQL."""
+    seen: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    fetch = db.fetch
+
+    async def counted_fetch(statement: Any, params: Any) -> Any:
+        if not db.is_sqlite:
+            seen.append(str(statement))
+        return await fetch(statement, params)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    db.fetch = counted_fetch
+    try:
+        yield seen
+    finally:
+        del db.fetch
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", on_execute)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from app.accounts import service
@@ -38,13 +38,14 @@ def _line(values: list[Any]) -> str:
     return out.getvalue()
 
 
-def _values(row: Any, shown: bool) -> list[Any]:
-    return [
-        row.id, row.force, row.platform, row.handle, row.url, row.display_name,
-        row.classification, row.status, row.is_anonymous, row.unit_id, row.owner_id,
-        row.owner_name if shown else None, row.review_due_on, row.last_post_at,
-        ";".join(flags.flags_of(row)), row.legal_hold,
-    ]  # fmt: skip
+_PLAIN = tuple(c for c in COLUMNS if c not in ("owner_name", "flags"))
+
+
+def _values(row: Mapping[str, Any], shown: bool) -> list[Any]:
+    values = {c: row[c] for c in _PLAIN}
+    values["owner_name"] = row["owner_name"] if shown else None
+    values["flags"] = ";".join(flags.flags_of(row))
+    return [values[c] for c in COLUMNS]
 
 
 async def stream_csv(

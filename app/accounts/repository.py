@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +26,10 @@ from app.models import (
     Unit,
 )
 from app.models.enums import RELEASED_STATUSES
+from app.sqljson import json_array, json_array_agg, loads_list
+
+if TYPE_CHECKING:
+    from app.db import Database
 
 # Roles that see every account of their force (collector: a machine client posting
 # activity figures for any of them).
@@ -154,6 +157,45 @@ def _operates_bound() -> sa.ColumnElement[bool]:
     )
 
 
+def _children_columns() -> list[Any]:
+    """The account's open editors ([[id, name], ...]) and objective codes, as JSON text,
+    so one statement answers a read (sorted in Python: `editors_of`, `objectives_of`)."""
+    editor = aliased(Person, name="editor")
+    editors = (
+        sa.select(json_array_agg(json_array(editor.id, editor.name)))
+        .select_from(Custodianship)
+        .join(editor, editor.id == Custodianship.person_id)
+        .where(
+            Custodianship.account_id == Account.id,
+            Custodianship.role == "editor",
+            Custodianship.valid_to.is_(None),
+        )
+        .scalar_subquery()
+    )
+    # A key lookup per link: as a join, PostgreSQL hashes the whole objectives table for
+    # every account of a page.
+    code = (
+        sa.select(Objective.code)
+        .where(Objective.id == AccountObjective.objective_id)
+        .scalar_subquery()
+    )
+    objectives = (
+        sa.select(json_array_agg(code))
+        .where(AccountObjective.account_id == Account.id)
+        .scalar_subquery()
+    )
+    return [editors.label("editors_json"), objectives.label("objectives_json")]
+
+
+def editors_of(row: Mapping[str, Any]) -> list[tuple[uuid.UUID, str]]:
+    pairs = [(uuid.UUID(i), n) for i, n in loads_list(row["editors_json"])]
+    return sorted(pairs, key=lambda e: (e[1], str(e[0])))
+
+
+def objectives_of(row: Mapping[str, Any]) -> list[str]:
+    return sorted(loads_list(row["objectives_json"]))
+
+
 def _build_select(shape: tuple[str, str]) -> sa.Select[Any]:
     visibility, operators = shape
     operates = {"all": sa.true(), "none": sa.false()}.get(operators)
@@ -162,6 +204,7 @@ def _build_select(shape: tuple[str, str]) -> sa.Select[Any]:
             *_base_columns(),
             *flags.flag_columns(flags.BOUND),
             (operates if operates is not None else _operates_bound()).label("caller_operates"),
+            *_children_columns(),
         )
         .select_from(Account)
         .join(Force, Force.id == Account.force_id)
@@ -196,14 +239,28 @@ def _base(principal: Principal) -> tuple[tuple[str, str], sa.Select[Any]]:
     return shape, _cached(("base", shape), lambda: _build_select(shape))
 
 
+# Account reads run on the request's session (inside a write, to see its own changes) or
+# on the database's direct read path (GET routes: one statement needs no transaction).
+
+
+async def _rows(
+    source: AsyncSession | Database, query: sa.Select[Any], params: dict[str, Any]
+) -> Sequence[Mapping[str, Any]]:
+    if isinstance(source, AsyncSession):
+        return (await source.execute(query, params)).mappings().all()
+    return await source.fetch(query, params)
+
+
 async def account_row(
-    session: AsyncSession, principal: Principal, account_id: uuid.UUID, now: datetime
-) -> sa.Row[Any] | None:
-    """The account, its force code, owner name and flags in one statement."""
+    source: AsyncSession | Database, principal: Principal, account_id: uuid.UUID, now: datetime
+) -> Mapping[str, Any] | None:
+    """The account, its force code, owner name, flags, editors and objectives in one
+    statement."""
     shape, base = _base(principal)
     query = _cached(("one", shape), lambda: base.where(Account.id == _ACCOUNT_ID))
     params = {**_params(principal, now), "account_id": account_id}
-    return (await session.execute(query, params)).first()
+    rows = await _rows(source, query, params)
+    return rows[0] if rows else None
 
 
 @dataclass(frozen=True)
@@ -254,13 +311,13 @@ def _filtered(
 
 
 async def account_rows(
-    session: AsyncSession,
+    source: AsyncSession | Database,
     principal: Principal,
     filters: AccountFilters,
     after_id: uuid.UUID | None,
     limit: int,
     now: datetime,
-) -> list[Any]:
+) -> Sequence[Mapping[str, Any]]:
     """A page in id order (stable, and served by the (force_id, id) and primary key indexes).
     The statement is cached per combination of filters given; their values are bound."""
     shape, base = _base(principal)
@@ -281,12 +338,16 @@ async def account_rows(
 
     key = ("page", shape, given, filters.flag, bool(filters.q), after_id is not None)
     query = _cached(key, build)
-    return list((await session.execute(query, params)).all())
+    return await _rows(source, query, params)
 
 
 async def lookup_rows(
-    session: AsyncSession, principal: Principal, platform: str, handle: str, now: datetime
-) -> list[Any]:
+    source: AsyncSession | Database,
+    principal: Principal,
+    platform: str,
+    handle: str,
+    now: datetime,
+) -> Sequence[Mapping[str, Any]]:
     """Every record of one platform handle in scope, released ones included, newest first."""
     shape, base = _base(principal)
     query = _cached(
@@ -297,62 +358,7 @@ async def lookup_rows(
         ).order_by(Account.created_at.desc(), Account.id.desc()),
     )
     params = {**_params(principal, now), "lk_platform": platform, "lk_handle": handle}
-    return list((await session.execute(query, params)).all())
-
-
-@dataclass
-class Children:
-    editors: list[tuple[uuid.UUID, str]]
-    objectives: list[str]
-
-
-@functools.cache
-def _children_query() -> sa.CompoundSelect[Any]:
-    ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-    editors = (
-        sa.select(
-            Custodianship.account_id.label("account_id"),
-            sa.literal("e", sa.String).label("kind"),
-            Person.id.label("ref_id"),
-            Person.name.label("label"),
-        )
-        .join(Person, Person.id == Custodianship.person_id)
-        .where(
-            Custodianship.account_id.in_(ids),
-            Custodianship.role == "editor",
-            Custodianship.valid_to.is_(None),
-        )
-    )
-    objectives = (
-        sa.select(
-            AccountObjective.account_id,
-            sa.literal("o", sa.String),
-            Objective.id,
-            Objective.code,
-        )
-        .join(Objective, Objective.id == AccountObjective.objective_id)
-        .where(AccountObjective.account_id.in_(ids))
-    )
-    return sa.union_all(editors, objectives)
-
-
-async def children_of(
-    session: AsyncSession, account_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Children]:
-    """Open editors and objective codes of many accounts in one statement."""
-    out: dict[uuid.UUID, Children] = {i: Children([], []) for i in account_ids}
-    if not account_ids:
-        return out
-    for row in await session.execute(_children_query(), {"ids": list(account_ids)}):
-        entry = out[row.account_id]
-        if row.kind == "e":
-            entry.editors.append((row.ref_id, row.label))
-        else:
-            entry.objectives.append(row.label)
-    for entry in out.values():
-        entry.editors.sort(key=lambda e: (e[1], str(e[0])))
-        entry.objectives.sort()
-    return out
+    return await _rows(source, query, params)
 
 
 async def get(session: AsyncSession, principal: Principal, account_id: uuid.UUID) -> Account | None:

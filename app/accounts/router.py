@@ -24,7 +24,13 @@ from app.accounts.schemas import (
     Platform,
     Status,
 )
-from app.auth.deps import CurrentPrincipal, Session, require_roles, scope_force_id
+from app.auth.deps import (
+    CurrentPrincipal,
+    ReadDatabase,
+    Session,
+    require_roles,
+    scope_force_id,
+)
 from app.auth.principal import Principal
 from app.concurrency import etag
 from app.errors import ValidationFailed
@@ -74,7 +80,7 @@ def _after_id(cursor: str | None) -> uuid.UUID | None:
 )
 async def list_accounts(
     request: Request,
-    session: Session,
+    db: ReadDatabase,
     principal: CurrentPrincipal,
     platform: Platform | None = None,
     classification: Classification | None = None,
@@ -89,7 +95,7 @@ async def list_accounts(
 ) -> Response | Page[AccountRead]:
     """Accounts the caller may see, filtered; `Accept: text/csv` streams every match."""
     filters = AccountFilters(
-        force_id=await scope_force_id(session, principal, force),
+        force_id=await scope_force_id(db, principal, force),
         platform=platform,
         classification=classification,
         status=status,
@@ -100,11 +106,11 @@ async def list_accounts(
     )
     if "text/csv" in request.headers.get("accept", ""):
         return StreamingResponse(
-            stream_csv(request.app.state.db, principal, filters),
+            stream_csv(db, principal, filters),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="accounts.csv"'},
         )
-    items, next_id = await service.list_page(session, principal, filters, _after_id(cursor), limit)
+    items, next_id = await service.list_page(db, principal, filters, _after_id(cursor), limit)
     next_cursor = encode_cursor([next_id]) if next_id else None
     return Page[AccountRead](items=items, next_cursor=next_cursor)
 
@@ -131,10 +137,10 @@ async def create_account(
     "/accounts/{account_id}", response_model=AccountRead, responses=errors(*AUTH_ERRORS, 404)
 )
 async def get_account(
-    account_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
+    account_id: uuid.UUID, db: ReadDatabase, principal: CurrentPrincipal, response: Response
 ) -> AccountRead:
     """One account, with its owner, editors and flags."""
-    account = await service.read(session, principal, account_id)
+    account = await service.read(db, principal, account_id)
     response.headers["ETag"] = etag(account.version)
     return account
 
@@ -235,7 +241,7 @@ async def get_person_accounts(
 
 @router.get("/lookup", response_model=LookupRead, responses=errors(*AUTH_ERRORS))
 async def lookup(
-    session: Session,
+    db: ReadDatabase,
     principal: Investigator,
     url: Annotated[str | None, Query(max_length=2048)] = None,
     platform: Annotated[str | None, Query(max_length=40)] = None,
@@ -243,4 +249,4 @@ async def lookup(
 ) -> LookupRead:
     """Every record in your scope of the account a link (or platform and handle) names,
     decommissioned ones included, newest first."""
-    return LookupRead(items=await service.lookup(session, principal, url, platform, handle))
+    return LookupRead(items=await service.lookup(db, principal, url, platform, handle))

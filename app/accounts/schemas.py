@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_serializer
+from pydantic import ConfigDict, Field, StringConstraints
 
 from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS
 from app.schemas import Code, ForceCode, Input, Output, ShortText, filled
@@ -34,14 +34,7 @@ class Operator(Output):
     """A person running an account: `{id, name}`, or `{id}` where operators are redacted."""
 
     id: uuid.UUID
-    name: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_redacted_name(self, handler: Any) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("name") is None:
-            data.pop("name", None)
-        return data
+    name: str | None = Field(default=None, exclude_if=lambda name: name is None)
 
 
 class AccountCreate(Input):

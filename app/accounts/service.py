@@ -7,9 +7,9 @@ entry points for other domains are re-exported here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ from app.accounts.custody import (
     remove_editor,
 )
 from app.accounts.errors import AccountNotFound, DuplicateAccount
-from app.accounts.repository import AccountFilters, Children, shows_operators
+from app.accounts.repository import AccountFilters, shows_operators
 from app.accounts.schemas import AccountCreate, AccountRead, AccountUpdate, Operator
 from app.audit import service as audit
 from app.auth.deps import require_person, target_force_id
@@ -38,6 +38,9 @@ from app.concurrency import check_if_match
 from app.errors import Forbidden, ValidationFailed
 from app.models import Account, Custodianship
 from app.models.enums import RELEASED_STATUSES
+
+if TYPE_CHECKING:
+    from app.db import Database
 
 __all__ = [
     "add_editor",
@@ -92,86 +95,85 @@ def _duplicate(platform: str, handle: str) -> DuplicateAccount:
 # --- reading -------------------------------------------------------------------------
 
 
-def to_read(principal: Principal, row: Any, children: Children) -> AccountRead:
-    shown = shows_operators(principal, row.is_anonymous, bool(row.caller_operates))
+def to_read(principal: Principal, row: Mapping[str, Any]) -> AccountRead:
+    """A row of `repository.account_rows` and friends, as the caller may see it."""
+    shown = shows_operators(principal, row["is_anonymous"], bool(row["caller_operates"]))
     owner = None
-    if row.owner_id is not None:
-        owner = Operator(id=row.owner_id, name=row.owner_name if shown else None)
+    if row["owner_id"] is not None:
+        owner = Operator(id=row["owner_id"], name=row["owner_name"] if shown else None)
     return AccountRead(
-        id=row.id,
-        force=row.force,
-        platform=row.platform,
-        handle=row.handle,
-        url=row.url,
-        platform_account_id=row.platform_account_id,
-        display_name=row.display_name,
-        classification=row.classification,
-        status=row.status,
-        is_anonymous=row.is_anonymous,
-        unit_id=row.unit_id,
-        objectives=children.objectives,
+        id=row["id"],
+        force=row["force"],
+        platform=row["platform"],
+        handle=row["handle"],
+        url=row["url"],
+        platform_account_id=row["platform_account_id"],
+        display_name=row["display_name"],
+        classification=row["classification"],
+        status=row["status"],
+        is_anonymous=row["is_anonymous"],
+        unit_id=row["unit_id"],
+        objectives=repository.objectives_of(row),
         owner=owner,
-        editors=[Operator(id=i, name=n if shown else None) for i, n in children.editors],
-        review_due_on=row.review_due_on,
-        last_post_at=row.last_post_at,
+        editors=[Operator(id=i, name=n if shown else None) for i, n in repository.editors_of(row)],
+        review_due_on=row["review_due_on"],
+        last_post_at=row["last_post_at"],
         flags=flags.flags_of(row),
-        legal_hold=row.legal_hold,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        legal_hold=row["legal_hold"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
-async def _reads(
-    session: AsyncSession, principal: Principal, rows: Sequence[Any]
-) -> list[AccountRead]:
-    kids = await repository.children_of(session, [row.id for row in rows])
-    return [to_read(principal, row, kids[row.id]) for row in rows]
-
-
-async def read(session: AsyncSession, principal: Principal, account_id: uuid.UUID) -> AccountRead:
-    """One account as the caller may see it: two statements (the row with its flags, then
-    its editors and objectives)."""
-    row = await repository.account_row(session, principal, account_id, clock.now())
+async def read(
+    source: AsyncSession | Database, principal: Principal, account_id: uuid.UUID
+) -> AccountRead:
+    """One account as the caller may see it, in one statement. `source` is the request's
+    session after a write (to see it), the database for a plain GET."""
+    row = await repository.account_row(source, principal, account_id, clock.now())
     if row is None:
         raise AccountNotFound(f"No account {account_id} in your scope.")
-    return (await _reads(session, principal, [row]))[0]
+    return to_read(principal, row)
 
 
 async def list_page(
-    session: AsyncSession,
+    source: AsyncSession | Database,
     principal: Principal,
     filters: AccountFilters,
     after_id: uuid.UUID | None,
     limit: int,
 ) -> tuple[list[AccountRead], uuid.UUID | None]:
     """A page of visible accounts in id order and the id to continue after (None: last page).
-    Two statements whatever the page size."""
+    One statement whatever the page size."""
     rows = await repository.account_rows(
-        session, principal, filters, after_id, limit + 1, clock.now()
+        source, principal, filters, after_id, limit + 1, clock.now()
     )
-    next_id = rows[limit - 1].id if len(rows) > limit else None
-    return await _reads(session, principal, rows[:limit]), next_id
+    next_id = rows[limit - 1]["id"] if len(rows) > limit else None
+    return [to_read(principal, row) for row in rows[:limit]], next_id
 
 
 async def export_rows(
-    session: AsyncSession, principal: Principal, filters: AccountFilters, batch: int = 500
-) -> AsyncIterator[tuple[Any, bool]]:
+    source: AsyncSession | Database,
+    principal: Principal,
+    filters: AccountFilters,
+    batch: int = 500,
+) -> AsyncIterator[tuple[Mapping[str, Any], bool]]:
     """Every visible account matching `filters`, with whether its operators' names show,
     fetched batch by batch through the keyset."""
     now = clock.now()
     after_id = None
     while True:
-        rows = await repository.account_rows(session, principal, filters, after_id, batch, now)
+        rows = await repository.account_rows(source, principal, filters, after_id, batch, now)
         for row in rows:
-            yield row, shows_operators(principal, row.is_anonymous, bool(row.caller_operates))
+            yield row, shows_operators(principal, row["is_anonymous"], bool(row["caller_operates"]))
         if len(rows) < batch:
             return
-        after_id = rows[-1].id
+        after_id = rows[-1]["id"]
 
 
 async def lookup(
-    session: AsyncSession,
+    source: AsyncSession | Database,
     principal: Principal,
     url: str | None,
     platform: str | None,
@@ -180,9 +182,9 @@ async def lookup(
     """Every record of the account a link or handle names, newest first."""
     parsed = resolve_handle(url, platform, handle, where="query")
     rows = await repository.lookup_rows(
-        session, principal, parsed.platform, parsed.handle, clock.now()
+        source, principal, parsed.platform, parsed.handle, clock.now()
     )
-    return await _reads(session, principal, rows)
+    return [to_read(principal, row) for row in rows]
 
 
 # --- registration -------------------------------------------------------------------

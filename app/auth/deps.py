@@ -11,11 +11,30 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.db import get_session
+from app.db import Database, get_session
 from app.errors import Forbidden, NoPersonRecord, NotFound, Unauthorized, ValidationFailed
 from app.models import Force, Person
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def read_database(request: Request) -> Database:
+    """For GET routes answered by single statements: the database's direct read path
+    (`Database.fetch`), with no session or transaction opened for the request."""
+    db: Database = request.app.state.db
+    return db
+
+
+ReadDatabase = Annotated[Database, Depends(read_database)]
+
+_FORCE_BY_CODE = sa.select(Force.id).where(Force.code == sa.bindparam("code", type_=sa.String()))
+
+
+async def force_id_by_code(source: AsyncSession | Database, code: str) -> uuid.UUID | None:
+    if isinstance(source, AsyncSession):
+        return await source.scalar(_FORCE_BY_CODE, {"code": code})
+    rows = await source.fetch(_FORCE_BY_CODE, {"code": code})
+    return rows[0]["id"] if rows else None
 
 
 class ForceCache:
@@ -24,10 +43,10 @@ class ForceCache:
     def __init__(self) -> None:
         self._ids: dict[str, uuid.UUID] = {}
 
-    async def id_of(self, session: AsyncSession, code: str) -> uuid.UUID | None:
+    async def id_of(self, db: Database, code: str) -> uuid.UUID | None:
         found = self._ids.get(code)
         if found is None:
-            found = await session.scalar(sa.select(Force.id).where(Force.code == code))
+            found = await force_id_by_code(db, code)
             if found is not None:
                 if len(self._ids) > 10_000:
                     self._ids.clear()
@@ -45,13 +64,13 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def get_principal(request: Request, session: Session) -> Principal:
+async def get_principal(request: Request) -> Principal:
     verified = await request.app.state.verifier.verify(_bearer(request))
     if not verified.roles:
         raise Forbidden("The token carries no role this service knows.", code="no-known-role")
     force_id = None
     if verified.force is not None:
-        force_id = await request.app.state.forces.id_of(session, verified.force)
+        force_id = await request.app.state.forces.id_of(request.app.state.db, verified.force)
         if force_id is None:
             raise Forbidden("The token's force is not registered here.")
     return Principal(
@@ -112,7 +131,7 @@ async def target_force_id(
 
 
 async def scope_force_id(
-    session: AsyncSession, principal: Principal, force_code: str | None
+    source: AsyncSession | Database, principal: Principal, force_code: str | None
 ) -> uuid.UUID | None:
     """For lists: `?force=` narrows a national caller; force-scoped callers get their own."""
     if not principal.is_national:
@@ -121,7 +140,7 @@ async def scope_force_id(
         return principal.force_id
     if force_code is None:
         return None
-    found = await session.scalar(sa.select(Force.id).where(Force.code == force_code))
+    found = await force_id_by_code(source, force_code)
     if found is None:
         raise NotFound(f"No force with code {force_code!r}.")
     return found

@@ -136,7 +136,7 @@ async def reasons(
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         rows = await _accounts(session, chunk, now)
-        flagged = {r.id: set(flags_of(r)) for r in rows}
+        flagged = {r.id: set(flags_of(r._mapping)) for r in rows}
         busy = [i for i, f in flagged.items() if f & {"broadcast_only", "repost_heavy"}]
         totals = await _activity_totals(session, busy, now) if busy else {}
         unsigned = [i for i, f in flagged.items() if "guidelines_outstanding" in f]

@@ -32,7 +32,7 @@ Boundaries (all against the `now` given, dates against `now.date()`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -475,5 +475,9 @@ def flag_columns(
     ]
 
 
-def flags_of(row: Any) -> list[str]:
-    return [flag for flag in FLAGS if getattr(row, f"flag_{flag}", False)]
+_COLUMNS = tuple((flag, f"flag_{flag}") for flag in FLAGS)
+
+
+def flags_of(row: Mapping[str, Any]) -> list[str]:
+    """The flags true in a row (a mapping) selected with `flag_columns`."""
+    return [flag for flag, column in _COLUMNS if row[column]]

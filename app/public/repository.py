@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Database
 from app.models import Account, Force
 from app.pagination import after
 
@@ -32,9 +34,19 @@ def _public() -> Any:
     )
 
 
-async def verified(session: AsyncSession, platform: str, handle: str) -> sa.Row[Any] | None:
-    query = _public().where(Account.platform == platform, Account.handle == handle).limit(1)
-    return (await session.execute(query)).first()
+_VERIFIED = (
+    _public()
+    .where(
+        Account.platform == sa.bindparam("platform", type_=sa.String()),
+        Account.handle == sa.bindparam("handle", type_=sa.String()),
+    )
+    .limit(1)
+)
+
+
+async def verified(db: Database, platform: str, handle: str) -> Mapping[str, Any] | None:
+    rows = await db.fetch(_VERIFIED, {"platform": platform, "handle": handle})
+    return rows[0] if rows else None
 
 
 async def force_id(session: AsyncSession, code: str) -> Any:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.accounts.schemas import Platform
-from app.auth.deps import Session
+from app.auth.deps import ReadDatabase, Session
 from app.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.public import service
 from app.public.ratelimit import public_rate_limit
@@ -23,10 +23,10 @@ router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(publ
     responses=errors(422, 429),
 )
 async def verify(
-    session: Session, url: Annotated[str, Query(min_length=1, max_length=2048)]
+    db: ReadDatabase, url: Annotated[str, Query(min_length=1, max_length=2048)]
 ) -> Verification:
     """Whether a link is an active official or corporate police account, and whose."""
-    return await service.verify(session, url)
+    return await service.verify(db, url)
 
 
 @router.get("/accounts", response_model=Page[PublicAccount], responses=errors(404, 422, 429))

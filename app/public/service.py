@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import handles
+from app.db import Database
 from app.errors import NotFound, ValidationFailed
 from app.public import repository
 from app.public.schemas import PublicAccount, PublicForce, Verification
@@ -16,7 +17,7 @@ class ForceNotFound(NotFound):
     code = "force-not-found"
 
 
-async def verify(session: AsyncSession, url: str) -> Verification:
+async def verify(db: Database, url: str) -> Verification:
     """Verified only for an active corporate or official account; nothing else leaks."""
     try:
         parsed = handles.parse_url(url)
@@ -24,16 +25,16 @@ async def verify(session: AsyncSession, url: str) -> Verification:
         raise ValidationFailed(
             err.message, errors=[{"loc": ["query", "url"], "msg": err.message}]
         ) from None
-    row = await repository.verified(session, parsed.platform, parsed.handle)
+    row = await repository.verified(db, parsed.platform, parsed.handle)
     if row is None:
         return Verification(verified=False)
     return Verification(
         verified=True,
-        force=PublicForce(code=row.force_code, name=row.force_name),
-        platform=row.platform,
-        handle=row.handle,
-        display_name=row.display_name,
-        classification=row.classification,
+        force=PublicForce(code=row["force_code"], name=row["force_name"]),
+        platform=row["platform"],
+        handle=row["handle"],
+        display_name=row["display_name"],
+        classification=row["classification"],
     )
 
 

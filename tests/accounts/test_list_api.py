@@ -7,10 +7,16 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from app import clock
-from tests.factories import make_account, make_force, make_objective, make_person, make_unit
+from tests.factories import (
+    make_account,
+    make_force,
+    make_objective,
+    make_person,
+    make_unit,
+    statements_run,
+)
 
 API = "/api/v1"
 
@@ -133,16 +139,8 @@ async def test_listing_uses_a_constant_number_of_statements(client, tokens, sess
     objective = await make_objective(session, staffs)
 
     async def count_statements() -> int:
-        statements: list[str] = []
-
-        def count(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        sa.event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-        try:
+        with statements_run(db) as statements:
             r = await client.get(f"{API}/accounts?limit=200", headers=_admin(tokens))
-        finally:
-            sa.event.remove(db.engine.sync_engine, "before_cursor_execute", count)
         assert r.status_code == 200
         return len(statements)
 
@@ -157,23 +155,25 @@ async def test_listing_uses_a_constant_number_of_statements(client, tokens, sess
     assert await count_statements() == few
 
 
-async def test_get_reads_an_account_in_two_queries(client, tokens, session, db, staffs):
+async def test_get_reads_an_account_in_one_statement(client, tokens, session, db, staffs):
     owner = await make_person(session, staffs)
-    account = await make_account(session, staffs, owner=owner, editors=(owner,))
+    editor = await make_person(session, staffs, name="Editor Person")
+    objective = await make_objective(session, staffs)
+    account = await make_account(
+        session, staffs, owner=owner, editors=(owner, editor), objectives=(objective,)
+    )
     await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))  # warm caches
-    selects: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(statement)
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements_run(db) as statements:
         r = await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert r.status_code == 200
-    assert len(selects) == 2
+    # One SELECT with the editors and objectives inside it, and no transaction around it
+    # on PostgreSQL (SQLite's driver connection always opens one).
+    verbs = [s.split()[0].upper() for s in statements]
+    assert verbs == (["BEGIN", "SELECT"] if db.is_sqlite else ["SELECT"])
+    body = r.json()
+    by_name = sorted([(owner.name, str(owner.id)), (editor.name, str(editor.id))])
+    assert [(e["name"], e["id"]) for e in body["editors"]] == by_name
+    assert body["objectives"] == [objective.code]
 
 
 # --- CSV -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ async def flags(session, account, per_row=True) -> set[str]:
     row = (
         await session.execute(sa.select(Account.id, *columns).where(Account.id == account.id))
     ).one()
-    return set(flags_of(row))
+    return set(flags_of(row._mapping))
 
 
 async def filtered(session, flag, per_row=False) -> set:

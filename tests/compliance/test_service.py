@@ -113,7 +113,7 @@ async def test_flag_filter_is_one_statement_over_thousands_of_accounts(session, 
     with statements(db) as seen:
         rows = (await session.execute(listing)).all()
     await session.commit()
-    assert sum("dormant" in flags_of(r) for r in rows) == 1000
+    assert sum("dormant" in flags_of(r._mapping) for r in rows) == 1000
     assert len(seen) == 1
 
 
