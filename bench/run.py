@@ -413,7 +413,9 @@ def time_import(base: str, t: dict[str, Any], rows: int, tok: Tokens) -> dict[st
 def run_size(args: argparse.Namespace, size: int, tok: Tokens) -> dict[str, Any]:
     url = database_url(args)
     upgrade(Settings(database_url=url).async_database_url)
-    forces = max(1, min(args.forces, 100))
+    # At least 500 accounts a force, so that a force's list page is a full 50 rows (and a
+    # `flag=dormant` page too) at every size: the sizes then compare like with like.
+    forces = max(1, min(args.forces, 100, size // 500))
     log(f"seeding {size:,} accounts in {forces} forces ({args.months} months of history)")
     seeded = asyncio.run(_seed(url, size, forces, args.months))
     t = asyncio.run(_targets(url, args.approvals))

@@ -298,7 +298,10 @@ def _filtered(
     for name in given:
         query = query.where(_EQUALITY_FILTERS[name] == sa.bindparam(f"f_{name}"))
     if flag is not None:
-        query = query.where(flags.flag_expression(flag, flags.BOUND))
+        # Per row: the page walks the (force_id, id) or primary key index and stops at
+        # its limit, so its cost follows the page, not the registry (the set form
+        # evaluates the flag over every account first).
+        query = query.where(flags.flag_expression(flag, flags.BOUND, per_row=True))
     if q:
         pattern = sa.bindparam("q_pattern", type_=sa.String())
         query = query.where(

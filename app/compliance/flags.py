@@ -8,11 +8,12 @@
 Each flag has two equivalent SQL forms (the tests hold them to the same answers):
 - per row (`per_row=True`): EXISTS / scalar subqueries correlated to the account, the
   force's settings read by a correlated subquery on `forces`. Cheap for a page of
-  accounts, but every row pays for its own subqueries.
+  accounts (also as a page's filter: the scan stops at the page's limit), but every row
+  pays for its own subqueries.
 - per set (`per_row=False`): `accounts.id IN (<one uncorrelated query>)`, which the
   database evaluates once per statement (a semi-join in WHERE, a hashed subplan in
-  SELECT). The form for filters and for aggregates over many accounts: at 100,000
-  accounts it is tens to hundreds of times faster than the per-row form.
+  SELECT). The form for aggregates over many accounts: at 100,000 accounts it is tens
+  to hundreds of times faster than the per-row form.
 `flag_expression` defaults to the set form, `flag_columns` to the per-row form.
 
 Boundaries (all against the `now` given, dates against `now.date()`):
@@ -453,7 +454,8 @@ def flag_expression(
 ) -> sa.ColumnElement[bool]:
     """`flag` as a boolean SQL expression over `accounts` (or an alias of it, via `table`).
 
-    The set form by default: right for WHERE and for many rows. `per_row=True` for a few.
+    The set form by default: right for aggregates over many rows. `per_row=True` for a
+    page (in SELECT, or in WHERE under a LIMIT).
     """
     builders = _PER_ROW if per_row else _PER_SET
     builder = builders.get(flag)
