@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     demo_mode: bool = False
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # PostgreSQL: the national summary runs as this many concurrent statements (forces
+    # split between them, one shared snapshot); about the database server's cores.
+    report_parallelism: int = Field(default=2, ge=1, le=16)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -74,6 +74,10 @@ class FlagTime:
     now: Any
     today: Any
     window_start: Any
+    # Optional: the forces whose accounts a statement asks about (an expression for
+    # `force_id.in_(...)`). The set forms then look at those forces' accounts only, so
+    # a report split by forces splits the sets' work too. None: every force.
+    forces: Any = None
 
 
 def activity_window_start(now: datetime) -> Any:
@@ -113,6 +117,11 @@ def _force_setting_cutoff(a: Any, setting: Any, t: FlagTime) -> sa.ScalarSelect[
         .correlate_except(forces)
         .scalar_subquery()
     )
+
+
+def _of_forces(force_id: Any, t: FlagTime) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clause keeping a set form's own scan to `t.forces` (none when unset)."""
+    return [] if t.forces is None else [force_id.in_(t.forces)]
 
 
 def _live(a: Any) -> sa.ColumnElement[bool]:
@@ -270,6 +279,7 @@ def _dormant_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
             other.c.status == "active",
             sa.func.coalesce(other.c.last_post_at, other.c.created_at)
             < days_before(t.now, f.c.dormancy_days),
+            *_of_forces(other.c.force_id, t),
         )
         .correlate(None)
     )
@@ -291,7 +301,7 @@ def _activity_totals(t: FlagTime) -> sa.CTE:
     out), as one CTE object per window, so that broadcast_only and repost_heavy in one
     statement refer to one CTE, computed once (PostgreSQL materialises a CTE referred to
     twice and inlines one referred to once, so a single flag's plan is unchanged)."""
-    key = _window_key(t)
+    key = (_window_key(t), None if t.forces is None else id(t.forces))
     totals = _TOTALS.get(key)
     if totals is None:
         if len(_TOTALS) >= 16:
@@ -305,7 +315,10 @@ def _activity_totals(t: FlagTime) -> sa.CTE:
                 sa.func.sum(act.c.replies).label("total_replies"),
                 sa.func.sum(act.c.reposts).label("total_reposts"),
             )
-            .where(act.c.period_end >= t.window_start)
+            .where(
+                act.c.period_end >= t.window_start,
+                *_of_forces(act.c.force_id, t),  # activity rows carry their account's force
+            )
             .group_by(act.c.account_id)
             .having(items >= MIN_ITEMS)
             .cte()
@@ -394,7 +407,12 @@ def _guidelines_outstanding_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
             due.c.guideline_id,
         )
         .join(due, due.c.force_id == owned.c.force_id)
-        .where(owned.c.owner_id.is_not(None), _live(owned), owned.c.owner_id.not_in(_leavers()))
+        .where(
+            owned.c.owner_id.is_not(None),
+            _live(owned),
+            owned.c.owner_id.not_in(_leavers()),
+            *_of_forces(owned.c.force_id, t),
+        )
     )
     edited = ACCOUNTS.alias()
     cust = CUSTODIANSHIPS.alias()
@@ -408,6 +426,7 @@ def _guidelines_outstanding_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
             cust.c.valid_to.is_(None),
             _live(edited),
             cust.c.person_id.not_in(_leavers()),
+            *_of_forces(edited.c.force_id, t),
         )
     )
     pending = sa.union_all(owners, editors).subquery()

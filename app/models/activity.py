@@ -16,10 +16,12 @@ class ActivityPeriod(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "period_start", "period_end"),
         sa.Index("ix_activity_account_id_period_end", "account_id", "period_end"),
-        # The compliance flags total the last 90 days of every account at once: an
-        # index-only range scan of the window instead of reading years of history.
+        # The compliance flags total the last 90 days of every account of some forces at
+        # once: an index-only range scan per force of its window, instead of reading
+        # years of history.
         sa.Index(
-            "ix_activity_period_end_totals",
+            "ix_activity_force_window_totals",
+            "force_id",
             "period_end",
             "account_id",
             "original_posts",

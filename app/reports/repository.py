@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -12,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import force_filter
 from app.auth.principal import Principal
-from app.compliance.flags import flag_expression
+from app.compliance.flags import BOUND, FlagTime, at, bound_values, flag_expression
+from app.db import Database
 from app.models import Account, Force, Person
 from app.models.enums import FLAGS, RELEASED_STATUSES
 
@@ -21,7 +26,7 @@ def live() -> sa.ColumnElement[bool]:
     return Account.status.not_in(RELEASED_STATUSES)
 
 
-def _flag(flag: str, now: datetime, *, per_row: bool = False) -> sa.ColumnElement[bool]:
+def _flag(flag: str, now: datetime | FlagTime, *, per_row: bool = False) -> sa.ColumnElement[bool]:
     # Only live accounts raise flags here; CASE also spares closed accounts the flag
     # subqueries. NULL (an unknown) counts as not raised. The set form (one uncorrelated
     # query per flag and statement) for filters and aggregates; per row for a page.
@@ -52,19 +57,35 @@ async def forces_in_scope(
 _SUMMARY_SETTINGS = sa.text(
     "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)"
 )
+# When the summary is split over concurrent statements, they are the parallelism: no
+# parallel workers of their own competing for the same cores.
+_SPLIT_SETTINGS = sa.text(
+    "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true)"
+)
+_SUMMARY_FORCES = sa.bindparam("summary_forces", expanding=True, type_=sa.Uuid())
+_ACCOUNTS_PER_FORCE = (
+    sa.select(Account.force_id, sa.func.count().label("n"))
+    .where(Account.force_id.in_(_SUMMARY_FORCES))
+    .group_by(Account.force_id)
+)
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]{1,64}$")
 
 
-async def summary_groups(
-    session: AsyncSession, principal: Principal, force_id: uuid.UUID | None, now: datetime
-) -> Sequence[Any]:
-    """One row per (force, platform, classification, status) with flag and clean-live sums.
+@functools.cache
+def _summary_statement() -> sa.Select[Any]:
+    """One row per (force, platform, classification, status) with flag and clean-live sums,
+    over the accounts of the forces bound as `summary_forces`; built once, the clock bound.
 
     Each account's flags are computed once, as one bit each of a `flags` mask (so each set
     query is built and probed once per statement); the accounts are counted per group and
-    mask, then those few thousand rows summed per group. Flags count for live accounts only.
+    mask, then those few thousand rows summed per group. Flags count for live accounts
+    only. The flags' set queries are kept to the same forces, so statements over disjoint
+    forces share no work.
     """
+    t = dataclasses.replace(BOUND, forces=_SUMMARY_FORCES)
     mask = sum(
-        (sa.case((flag_expression(f, now), 1 << i), else_=0) for i, f in enumerate(FLAGS)),
+        (sa.case((flag_expression(f, t), 1 << i), else_=0) for i, f in enumerate(FLAGS)),
         start=sa.literal(0),
     )
     flagged = (
@@ -75,7 +96,7 @@ async def summary_groups(
             Account.status,
             mask.label("flags"),
         )
-        .where(*_scope(principal, force_id))
+        .where(Account.force_id.in_(_SUMMARY_FORCES))
         .subquery("flagged")
     )
     f = flagged.c
@@ -88,18 +109,80 @@ async def summary_groups(
         return sa.func.sum(sa.case((sa.and_(live, cond), c.n), else_=0))
 
     group = (c.force_id, c.platform, c.classification, c.status)
-    query = sa.select(
+    return sa.select(
         *group,
         sa.func.sum(c.n).label("n"),
         *[count_if(c.flags.op("&")(1 << i) != 0).label(f) for i, f in enumerate(FLAGS)],
         count_if(c.flags == 0).label("clean"),
     ).group_by(*group)
+
+
+async def _groups_of(
+    session: AsyncSession, force_ids: Sequence[uuid.UUID], now: datetime, split: bool = False
+) -> Sequence[Any]:
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_SUMMARY_SETTINGS)
-    return (await session.execute(query)).all()
+        await session.execute(_SPLIT_SETTINGS if split else _SUMMARY_SETTINGS)
+    params = {"summary_forces": list(force_ids), **bound_values(now)}
+    return (await session.execute(_summary_statement(), params)).all()
 
 
-def _flag_filter(flag: str | None, now: datetime) -> sa.ColumnElement[bool]:
+def _balanced(
+    sizes: dict[uuid.UUID, int], force_ids: Sequence[uuid.UUID], parts: int
+) -> list[list[uuid.UUID]]:
+    """Forces dealt into `parts` lists of about equal account counts (largest first, each
+    to the lightest list so far)."""
+    chunks: list[list[uuid.UUID]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for force_id in sorted(force_ids, key=lambda f: (-sizes.get(f, 0), str(f))):
+        lightest = loads.index(min(loads))
+        chunks[lightest].append(force_id)
+        loads[lightest] += sizes.get(force_id, 0)
+    return chunks
+
+
+async def summary_groups(
+    session: AsyncSession,
+    db: Database,
+    force_ids: Sequence[uuid.UUID],
+    now: datetime,
+    parts: int = 1,
+) -> Sequence[Any]:
+    """The summary's group rows for the accounts of `force_ids`.
+
+    On PostgreSQL with `parts` > 1 the forces are dealt into that many statements of
+    about equal account counts, run at once on connections of their own, so a national
+    summary uses as many of the database server's cores; every statement reads one
+    snapshot (exported by the first, imported by the others), so the parts add up as one
+    statement would.
+    Elsewhere, one statement on the request's session.
+    """
+    parts = min(parts, len(force_ids))
+    if parts <= 1 or db.is_sqlite:
+        return await _groups_of(session, force_ids, now)
+    sessions = [db.session(write=False) for _ in range(parts)]
+    try:
+        for s in sessions:
+            await s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        snapshot = str(await sessions[0].scalar(sa.text("SELECT pg_export_snapshot()")))
+        if not _SNAPSHOT_ID.match(snapshot):
+            raise RuntimeError("unexpected snapshot id from the database")
+        for s in sessions[1:]:
+            await s.execute(sa.text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        sizes = await sessions[0].execute(_ACCOUNTS_PER_FORCE, {"summary_forces": force_ids})
+        chunks = _balanced({row.force_id: row.n for row in sizes}, force_ids, parts)
+        results = await asyncio.gather(
+            *(
+                _groups_of(s, chunk, now, split=True)
+                for s, chunk in zip(sessions, chunks, strict=True)
+            )
+        )
+    finally:
+        for s in sessions:
+            await s.close()
+    return [row for rows in results for row in rows]
+
+
+def _flag_filter(flag: str | None, now: FlagTime) -> sa.ColumnElement[bool]:
     if flag is not None:
         return _flag(flag, now)
     return sa.or_(*[_flag(f, now) for f in FLAGS])
@@ -116,6 +199,9 @@ async def flagged_accounts(
     limit: int,
 ) -> Sequence[Any]:
     """Live accounts raising `flag` (or any flag), in id order, from after `after_id`."""
+    # The flags' set queries kept to the forces in scope (their own scans, by index).
+    forces = [f.id for f in await forces_in_scope(session, principal, force_id)]
+    t = dataclasses.replace(at(now), forces=forces)
     query = (
         sa.select(
             Account.id,
@@ -137,7 +223,7 @@ async def flagged_accounts(
         .select_from(Account)
         .join(Force, Force.id == Account.force_id)
         .outerjoin(Person, Person.id == Account.owner_id)
-        .where(*_scope(principal, force_id), live(), _flag_filter(flag, now))
+        .where(*_scope(principal, force_id), live(), _flag_filter(flag, t))
         .order_by(Account.id)
         .limit(limit)
     )

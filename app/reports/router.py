@@ -91,7 +91,8 @@ async def summary(
     request: Request, session: Session, principal: Reader, force: ForceQuery = None
 ) -> Any:
     """Counts per force; compliance_rate = live accounts raising no flag / live accounts."""
-    forces = await service.summary(session, principal, force)
+    parts = request.app.state.settings.report_parallelism
+    forces = await service.summary(session, request.app.state.db, principal, force, parts)
     if _wants_csv(request):
         return Response(
             _summary_csv(forces),

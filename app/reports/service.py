@@ -32,11 +32,18 @@ CSV_CHUNK = 1000
 
 
 async def summary(
-    session: AsyncSession, principal: Principal, force_code: str | None
+    session: AsyncSession,
+    db: Database,
+    principal: Principal,
+    force_code: str | None,
+    parts: int = 1,
 ) -> list[ForceSummary]:
+    """`parts`: how many concurrent statements may share the work (PostgreSQL)."""
     force_id = await scope_force_id(session, principal, force_code)
     forces = await repository.forces_in_scope(session, principal, force_id)
-    groups = await repository.summary_groups(session, principal, force_id, clock.now())
+    groups = await repository.summary_groups(
+        session, db, [f.id for f in forces], clock.now(), parts
+    )
     rows: dict[uuid.UUID, dict[str, Any]] = {
         f.id: {
             "force": f.code,

@@ -15,7 +15,7 @@ async def test_healthz_answers_without_a_token(client):
 async def test_readyz_reports_database_at_migration_head(client):
     r = await client.get("/readyz")
     assert r.status_code == 200
-    assert r.json()["migration"] == "0001"
+    assert r.json()["migration"] == "0002"
 
 
 async def test_readyz_is_503_when_the_database_is_behind(settings, db):

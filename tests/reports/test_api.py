@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
+from app.compliance.flags import FlagTime
 from app.models import Account
 from app.reports import repository
 from tests.factories import make_account, make_force, make_person
@@ -17,21 +18,27 @@ COMPLIANCE = "/api/v1/reports/compliance"
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
-def _fake_flags(flag: str, now: datetime, **_kw: object) -> sa.ColumnElement[bool]:
+def _fake_flags(flag: str, now: datetime | FlagTime, **_kw: object) -> sa.ColumnElement[bool]:
     # Simple stand-ins, so the counts test this module's aggregation, not the flag rules.
+    today = now.today if isinstance(now, FlagTime) else now.date()
     if flag == "dormant":
         return Account.last_post_at.is_(None)
     if flag == "unsanctioned":
         return sa.and_(Account.classification == "unofficial", Account.status == "active")
     if flag == "review_overdue":
-        return Account.review_due_on < now.date()
+        return Account.review_due_on < today
     return sa.false()
 
 
 @pytest.fixture
 def flags(monkeypatch):
+    # The summary statement is built once: build it again with the stand-ins, and again
+    # with the real flags for the tests after these.
     monkeypatch.setattr(repository, "flag_expression", _fake_flags)
+    repository._summary_statement.cache_clear()
     clock.freeze(NOW)
+    yield
+    repository._summary_statement.cache_clear()
 
 
 async def _world(session):

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from app import clock
+from app.auth.principal import Principal
 from app.compliance.flags import flag_expression
 from app.models import Account
 from app.models.enums import FLAGS, RELEASED_STATUSES
+from app.reports.service import summary
 from tests.factories import (
     make_account,
     make_activity,
@@ -98,3 +100,21 @@ async def test_summary_counts_match_each_flags_own_filter(client, tokens, sessio
     # The world raises every flag somewhere, and staffs' stricter dormancy shows.
     assert all(rows["staffs"]["by_flag"][f] > 0 for f in FLAGS)
     assert rows["staffs"]["by_flag"]["dormant"] > rows["wmids"]["by_flag"]["dormant"]
+
+
+async def test_summary_split_between_concurrent_statements_adds_up_to_one(session, db):
+    # On PostgreSQL, parts > 1 runs one statement per share of the forces on connections of
+    # their own, on one exported snapshot; the answer must not depend on the split.
+    forces = await _world(session)
+    third = await make_force(session, "norfolk", dormancy_days=10)
+    await make_account(session, third, last_post_at=T - timedelta(days=11))
+    await session.commit()
+    admin = Principal(sub="a", name=None, roles=frozenset({"admin"}), force=None, force_id=None)
+    answers = [
+        [row.model_dump() for row in await summary(session, db, admin, None, parts)]
+        for parts in (1, 2, 3, 8)
+    ]
+    assert all(answer == answers[0] for answer in answers[1:])
+    assert [row["force"] for row in answers[0]] == ["norfolk", "staffs", "wmids"]
+    assert answers[0][0]["by_flag"]["dormant"] == 1
+    assert set(forces) == {"staffs", "wmids"}
