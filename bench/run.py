@@ -428,7 +428,9 @@ def run_size(args: argparse.Namespace, size: int, tok: Tokens) -> dict[str, Any]
         server.wait_ready("/healthz")
         for key, label, conc in ENDPOINTS:
             log(f"  {label}")
-            result = measure(server.url, entries[key], conc or args.concurrency, args.duration)
+            # One client: enough samples (at least 30 s) for its p95 to mean something.
+            seconds = max(args.duration, 30.0) if conc == 1 else args.duration
+            result = measure(server.url, entries[key], conc or args.concurrency, seconds)
             out["endpoints"][key] = {"label": label, **result}
         log("  request approvals")
         out["approve"] = time_approvals(server.url, t["free"], tok)

@@ -78,6 +78,10 @@ class FlagTime:
     # `force_id.in_(...)`). The set forms then look at those forces' accounts only, so
     # a report split by forces splits the sets' work too. None: every force.
     forces: Any = None
+    # Optional: the `forces` table (or alias) joined to the accounts in the statement, on
+    # their force. Flags that read a force setting then read it from the joined row
+    # instead of a subquery of their own.
+    joined_force: Any = None
 
 
 def activity_window_start(now: datetime) -> Any:
@@ -270,6 +274,12 @@ assert tuple(_PER_ROW) == FLAGS
 
 
 def _dormant_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
+    if t.joined_force is not None:  # no set needed: the force's setting is at hand
+        return sa.and_(
+            a.c.status == "active",
+            sa.func.coalesce(a.c.last_post_at, a.c.created_at)
+            < days_before(t.now, t.joined_force.c.dormancy_days),
+        )
     other = ACCOUNTS.alias()
     f = FORCES.alias()
     dormant_ids = (

@@ -59,20 +59,22 @@ async def summary(
         for f in forces
     }
     # At most forces x 13 x 3 x 6 groups: folding them here is not a loop over accounts.
-    for g in groups:
-        row = rows.get(g.force_id)
+    for force_id, platform, classification, status, n, *flag_counts, clean in groups:
+        row = rows.get(force_id)
         if row is None:
             continue
-        n = int(g.n)
+        n = int(n)
         row["total"] += n
-        if g.status not in RELEASED_STATUSES:
+        if status not in RELEASED_STATUSES:
             row["live"] += n
-        row["clean"] += int(g.clean or 0)
-        row["by_platform"][g.platform] += n
-        row["by_classification"][g.classification] += n
-        row["by_status"][g.status] += n
-        for flag in FLAGS:
-            row["by_flag"][flag] += int(getattr(g, flag) or 0)
+        row["clean"] += int(clean or 0)
+        row["by_platform"][platform] += n
+        row["by_classification"][classification] += n
+        row["by_status"][status] += n
+        by_flag = row["by_flag"]
+        for flag, count in zip(FLAGS, flag_counts, strict=True):
+            if count:
+                by_flag[flag] += int(count)
     out = []
     for row in rows.values():
         clean, live = row.pop("clean"), row["live"]
