@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -114,6 +115,8 @@ def _base_columns() -> list[Any]:
 # filter values and the flags' `now` — bound as parameters at execution.
 
 _SCOPE = sa.bindparam("scope_force_id", type_=sa.Uuid())
+# Every account statement joins the account's force row: flags read its settings there.
+_FLAG_TIME = dataclasses.replace(flags.BOUND, joined_force=Force.__table__)
 _SUB = sa.bindparam("caller_sub", type_=sa.String())
 _ACCOUNT_ID = sa.bindparam("account_id", type_=sa.Uuid())
 
@@ -202,7 +205,7 @@ def _build_select(shape: tuple[str, str]) -> sa.Select[Any]:
     query = (
         sa.select(
             *_base_columns(),
-            *flags.flag_columns(flags.BOUND),
+            *flags.flag_columns(_FLAG_TIME),
             (operates if operates is not None else _operates_bound()).label("caller_operates"),
             *_children_columns(),
         )
@@ -301,7 +304,7 @@ def _filtered(
         # Per row: the page walks the (force_id, id) or primary key index and stops at
         # its limit, so its cost follows the page, not the registry (the set form
         # evaluates the flag over every account first).
-        query = query.where(flags.flag_expression(flag, flags.BOUND, per_row=True))
+        query = query.where(flags.flag_expression(flag, _FLAG_TIME, per_row=True))
     if q:
         pattern = sa.bindparam("q_pattern", type_=sa.String())
         query = query.where(

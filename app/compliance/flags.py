@@ -112,11 +112,14 @@ def bound_values(now: datetime) -> dict[str, Any]:
     }
 
 
-def _force_setting_cutoff(a: Any, setting: Any, t: FlagTime) -> sa.ScalarSelect[Any]:
-    """now minus the account's force's `setting` days, as a correlated scalar subquery."""
+def _force_setting_cutoff(a: Any, setting: str, t: FlagTime) -> Any:
+    """now minus the account's force's `setting` days: read from the force row joined in
+    the statement (`t.joined_force`), else by a correlated scalar subquery."""
+    if t.joined_force is not None:
+        return days_before(t.now, t.joined_force.c[setting])
     forces = Force.__table__
     return (
-        sa.select(days_before(t.now, setting))
+        sa.select(days_before(t.now, forces.c[setting]))
         .where(forces.c.id == a.c.force_id)
         .correlate_except(forces)
         .scalar_subquery()
@@ -136,7 +139,7 @@ def _live(a: Any) -> sa.ColumnElement[bool]:
 
 
 def _dormant(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
-    cutoff = _force_setting_cutoff(a, Force.__table__.c.dormancy_days, t)
+    cutoff = _force_setting_cutoff(a, "dormancy_days", t)
     return sa.and_(
         a.c.status == "active", sa.func.coalesce(a.c.last_post_at, a.c.created_at) < cutoff
     )
@@ -187,7 +190,7 @@ def _orphaned(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
 
 def _lacks_overdue_signoff(a: Any, person_id: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     g = GUIDELINES.alias()
-    grace_cutoff = _force_setting_cutoff(a, Force.__table__.c.signoff_grace_days, t)
+    grace_cutoff = _force_setting_cutoff(a, "signoff_grace_days", t)
     return (
         sa.exists()
         .where(
@@ -275,11 +278,7 @@ assert tuple(_PER_ROW) == FLAGS
 
 def _dormant_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     if t.joined_force is not None:  # no set needed: the force's setting is at hand
-        return sa.and_(
-            a.c.status == "active",
-            sa.func.coalesce(a.c.last_post_at, a.c.created_at)
-            < days_before(t.now, t.joined_force.c.dormancy_days),
-        )
+        return _dormant(a, t)
     other = ACCOUNTS.alias()
     f = FORCES.alias()
     dormant_ids = (

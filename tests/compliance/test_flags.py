@@ -1,18 +1,20 @@
 """Each flag of SPEC §7, checked through SQL on both sides of its boundary.
 
-`check` reads the flag twice — as a column (flag_columns / flags_of) and as a WHERE
-filter (flag_expression) — and insists both agree.
+`check` reads the flag in every form — as a column (flag_columns / flags_of) and as a
+WHERE filter (flag_expression), per row and per set, with the account's force row joined
+in the statement and without — and insists all agree.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from app import clock
-from app.compliance.flags import flag_columns, flag_expression, flags_of
-from app.models import Account, Custodianship
+from app.compliance.flags import at, flag_columns, flag_expression, flags_of
+from app.models import Account, Custodianship, Force
 from tests.factories import (
     make_account,
     make_activity,
@@ -27,28 +29,41 @@ T = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 TODAY = T.date()
 
 
-async def flags(session, account, per_row=True) -> set[str]:
-    columns = flag_columns(clock.now(), per_row=per_row)
-    row = (
-        await session.execute(sa.select(Account.id, *columns).where(Account.id == account.id))
-    ).one()
+def _time(joined: bool):
+    t = at(clock.now())
+    return dataclasses.replace(t, joined_force=Force.__table__) if joined else t
+
+
+def _select(*columns, joined: bool):
+    query = sa.select(Account.id, *columns)
+    return query.join(Force, Force.id == Account.force_id) if joined else query
+
+
+async def flags(session, account, per_row=True, joined=False) -> set[str]:
+    columns = flag_columns(_time(joined), per_row=per_row)
+    query = _select(*columns, joined=joined).where(Account.id == account.id)
+    row = (await session.execute(query)).one()
     return set(flags_of(row._mapping))
 
 
-async def filtered(session, flag, per_row=False) -> set:
-    where = flag_expression(flag, clock.now(), per_row=per_row)
-    rows = await session.execute(sa.select(Account.id).where(where))
+async def filtered(session, flag, per_row=False, joined=False) -> set:
+    where = flag_expression(flag, _time(joined), per_row=per_row)
+    rows = await session.execute(_select(joined=joined).where(where))
     return {r.id for r in rows}
 
 
 async def check(session, account, flag) -> bool:
-    """The flag by both SQL forms, as a column and as a filter: all four must agree."""
-    answers = {
-        "column per row": flag in await flags(session, account, per_row=True),
-        "column per set": flag in await flags(session, account, per_row=False),
-        "filter per row": account.id in await filtered(session, flag, per_row=True),
-        "filter per set": account.id in await filtered(session, flag, per_row=False),
-    }
+    """The flag by every SQL form, as a column and as a filter: all must agree."""
+    answers = {}
+    for joined in (False, True):
+        for per_row in (True, False):
+            form = f"{'row' if per_row else 'set'}{', force joined' if joined else ''}"
+            answers[f"column per {form}"] = flag in await flags(
+                session, account, per_row=per_row, joined=joined
+            )
+            answers[f"filter per {form}"] = account.id in await filtered(
+                session, flag, per_row=per_row, joined=joined
+            )
     await session.commit()
     assert len(set(answers.values())) == 1, f"{flag}: {answers}"
     return answers["column per row"]
