@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Account, AuditEvent, Custodianship
+from tests.accounts.common import API, comms
 from tests.factories import (
     make_account,
     make_force,
@@ -17,23 +18,6 @@ from tests.factories import (
     make_person,
     make_unit,
 )
-
-API = "/api/v1"
-
-
-@pytest.fixture
-async def staffs(session):
-    return await make_force(session, "staffs")
-
-
-@pytest.fixture
-async def wmids(session):
-    return await make_force(session, "wmids")
-
-
-def _admin(tokens):
-    return tokens.headers("comms_admin", force="staffs")
-
 
 # --- registration: every URL form ---------------------------------------------------
 
@@ -59,7 +43,7 @@ def _admin(tokens):
 )
 async def test_registration_parses_each_url_form(client, tokens, staffs, given, platform, handle):
     body = {**given, "display_name": "Dogs", "classification": "official"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 201, r.text
     got = r.json()
     assert (got["platform"], got["handle"]) == (platform, handle)
@@ -82,7 +66,7 @@ async def test_registration_parses_each_url_form(client, tokens, staffs, given, 
 )
 async def test_bad_handle_or_url_is_422_naming_the_field(client, tokens, staffs, given, field):
     body = {**given, "classification": "official"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["loc"] == ["body", field]
@@ -90,7 +74,7 @@ async def test_bad_handle_or_url_is_422_naming_the_field(client, tokens, staffs,
 
 async def test_unknown_body_field_is_422(client, tokens, staffs):
     body = {"url": "https://x.com/abc", "classification": "official", "colour": "blue"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 422
 
 
@@ -112,7 +96,7 @@ async def test_registration_with_owner_unit_objectives_and_review_date(
         "is_anonymous": False,
     }
     clock.freeze(datetime(2026, 3, 1, 12, tzinfo=UTC))
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 201, r.text
     got = r.json()
     assert got["owner"] == {"id": str(owner.id), "name": "Ann Owner"}
@@ -143,7 +127,7 @@ async def test_owner_unit_and_objectives_must_belong_to_the_force(
         ({"objectives": ["OLD"]}, "objectives"),
         ({"objectives": ["NOPE"]}, "objectives"),
     ):
-        r = await client.post(f"{API}/accounts", json={**base, **extra}, headers=_admin(tokens))
+        r = await client.post(f"{API}/accounts", json={**base, **extra}, headers=comms(tokens))
         assert r.status_code == 422, (extra, r.text)
         assert r.json()["errors"][0]["loc"] == ["body", field]
 
@@ -162,7 +146,7 @@ async def test_national_admin_names_the_force(client, tokens, staffs):
 
 async def test_comms_admin_may_register_in_any_status(client, tokens, staffs):
     body = {"url": "https://x.com/oldone", "classification": "official", "status": "suspended"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 201
     assert r.json()["status"] == "suspended"
     assert r.json()["review_due_on"] is None
@@ -170,7 +154,7 @@ async def test_comms_admin_may_register_in_any_status(client, tokens, staffs):
 
 async def test_registration_is_audited(client, tokens, session, staffs):
     body = {"url": "https://x.com/abc", "classification": "official"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     event = await session.scalar(
         sa.select(AuditEvent).where(AuditEvent.action == "account.created")
     )
@@ -227,7 +211,7 @@ async def test_staff_may_not_declare_for_someone_else_or_choose_the_status(
 async def test_duplicate_live_handle_is_409_across_forces(client, tokens, session, staffs, wmids):
     await make_account(session, wmids, platform="x", handle="shared")
     body = {"url": "https://twitter.com/Shared", "classification": "official"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 409
     assert r.json()["code"] == "duplicate-account"
 
@@ -236,7 +220,7 @@ async def test_released_handles_may_be_registered_again(client, tokens, session,
     await make_account(session, staffs, platform="x", handle="reused", status="decommissioned")
     await make_account(session, staffs, platform="x", handle="reused", status="rejected")
     body = {"url": "https://x.com/reused", "classification": "official"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 201
 
 
@@ -252,7 +236,7 @@ async def test_duplicate_insert_past_the_check_is_still_a_clean_409(
 
     monkeypatch.setattr(repository, "live_duplicate", no_duplicate)
     body = {"url": "https://x.com/racer", "classification": "official"}
-    r = await client.post(f"{API}/accounts", json=body, headers=_admin(tokens))
+    r = await client.post(f"{API}/accounts", json=body, headers=comms(tokens))
     assert r.status_code == 409
     assert r.json()["code"] == "duplicate-account"
 
@@ -261,7 +245,7 @@ async def test_duplicate_insert_past_the_check_is_still_a_clean_409(
 
 
 async def test_idempotency_key_replays_the_first_answer(client, tokens, session, staffs):
-    headers = {**_admin(tokens), "Idempotency-Key": "k-1"}
+    headers = {**comms(tokens), "Idempotency-Key": "k-1"}
     body = {"url": "https://x.com/once", "classification": "official"}
     first = await client.post(f"{API}/accounts", json=body, headers=headers)
     again = await client.post(f"{API}/accounts", json=body, headers=headers)
@@ -273,7 +257,7 @@ async def test_idempotency_key_replays_the_first_answer(client, tokens, session,
 
 
 async def test_idempotency_key_with_a_different_body_is_422(client, tokens, staffs):
-    headers = {**_admin(tokens), "Idempotency-Key": "k-2"}
+    headers = {**comms(tokens), "Idempotency-Key": "k-2"}
     r = await client.post(
         f"{API}/accounts",
         json={"url": "https://x.com/one", "classification": "official"},
@@ -309,7 +293,7 @@ async def test_get_returns_every_field_and_an_etag(client, tokens, session, staf
     account = await make_account(
         session, staffs, owner=owner, editors=(editor,), objectives=(objective,)
     )
-    r = await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts/{account.id}", headers=comms(tokens))
     assert r.status_code == 200
     got = r.json()
     assert set(got) == {
@@ -325,10 +309,10 @@ async def test_get_returns_every_field_and_an_etag(client, tokens, session, staf
 
 
 async def test_get_of_unknown_or_malformed_id(client, tokens, staffs):
-    r = await client.get(f"{API}/accounts/{uuid.uuid4()}", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts/{uuid.uuid4()}", headers=comms(tokens))
     assert r.status_code == 404
     assert r.json()["code"] == "account-not-found"
-    r = await client.get(f"{API}/accounts/not-a-uuid", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts/not-a-uuid", headers=comms(tokens))
     assert r.status_code == 422
 
 
@@ -338,7 +322,7 @@ async def test_get_of_unknown_or_malformed_id(client, tokens, staffs):
 async def test_patch_needs_if_match_and_refuses_stale_versions(client, tokens, session, staffs):
     account = await make_account(session, staffs, display_name="Old")
     url = f"{API}/accounts/{account.id}"
-    headers = _admin(tokens)
+    headers = comms(tokens)
     r = await client.patch(url, json={"display_name": "New"}, headers=headers)
     assert r.status_code == 428
     r = await client.patch(
@@ -368,7 +352,9 @@ async def test_patch_edits_descriptive_fields_and_audits(client, tokens, session
         "is_anonymous": True,
     }
     r = await client.patch(
-        f"{API}/accounts/{account.id}", json=body, headers={**_admin(tokens), "If-Match": '"v1"'}
+        f"{API}/accounts/{account.id}",
+        json=body,
+        headers={**comms(tokens), "If-Match": '"v1"'},
     )
     assert r.status_code == 200, r.text
     got = r.json()
@@ -388,7 +374,7 @@ async def test_patch_objectives_alone_changes_the_etag(client, tokens, session, 
     account = await make_account(session, staffs)
     r = await client.patch(
         f"{API}/accounts/{account.id}", json={"objectives": ["ENGAGE"]},
-        headers={**_admin(tokens), "If-Match": '"v1"'},
+        headers={**comms(tokens), "If-Match": '"v1"'},
     )  # fmt: skip
     assert r.headers["etag"] == '"v2"'
 
@@ -408,7 +394,9 @@ async def test_patch_objectives_alone_changes_the_etag(client, tokens, session, 
 async def test_patch_refuses_other_fields_and_bad_values(client, tokens, session, staffs, body):
     account = await make_account(session, staffs)
     r = await client.patch(
-        f"{API}/accounts/{account.id}", json=body, headers={**_admin(tokens), "If-Match": '"v1"'}
+        f"{API}/accounts/{account.id}",
+        json=body,
+        headers={**comms(tokens), "If-Match": '"v1"'},
     )
     assert r.status_code == 422, r.text
 
@@ -418,7 +406,7 @@ async def test_patch_to_a_handle_already_registered_is_409(client, tokens, sessi
     account = await make_account(session, staffs, handle="mine")
     r = await client.patch(
         f"{API}/accounts/{account.id}", json={"url": "https://x.com/taken"},
-        headers={**_admin(tokens), "If-Match": '"v1"'},
+        headers={**comms(tokens), "If-Match": '"v1"'},
     )  # fmt: skip
     assert r.status_code == 409
     assert r.json()["code"] == "duplicate-account"
@@ -504,7 +492,7 @@ async def test_another_forces_account_is_404(client, tokens, session, method, pa
     person = await make_person(session, theirs)
     account = await make_account(session, theirs, owner=person, editors=(person,))
     path, body = _fill(path, body, account.id, person.id)
-    headers = {**_admin(tokens), "If-Match": '"v1"'}
+    headers = {**comms(tokens), "If-Match": '"v1"'}
     r = await client.request(method, API + path, json=body, headers=headers)
     assert r.status_code == 404, r.text
 

@@ -5,29 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from app import clock
 from app.models import Custodianship
-from tests.factories import make_account, make_force, make_guideline, make_person, sign
-
-API = "/api/v1"
-
-
-@pytest.fixture
-async def staffs(session):
-    return await make_force(session, "staffs")
-
-
-@pytest.fixture
-async def wmids(session):
-    return await make_force(session, "wmids")
-
-
-def _admin(tokens):
-    return tokens.headers("comms_admin", force="staffs")
-
+from tests.accounts.common import API, comms
+from tests.factories import make_account, make_guideline, make_person, sign
 
 # --- editors --------------------------------------------------------------------------
 
@@ -36,18 +19,18 @@ async def test_add_and_remove_an_editor(client, tokens, session, staffs):
     account = await make_account(session, staffs)
     person = await make_person(session, staffs, name="Ed")
     url = f"{API}/accounts/{account.id}/editors"
-    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=comms(tokens))
     assert r.status_code == 201, r.text
     assert r.json()["editors"] == [{"id": str(person.id), "name": "Ed"}]
     assert r.headers["location"] == f"{url}/{person.id}"
     assert r.json()["version"] == 2
-    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=comms(tokens))
     assert r.status_code == 409
     assert r.json()["code"] == "already-editor"
-    r = await client.delete(f"{url}/{person.id}", headers=_admin(tokens))
+    r = await client.delete(f"{url}/{person.id}", headers=comms(tokens))
     assert r.status_code == 200
     assert r.json()["editors"] == []
-    r = await client.delete(f"{url}/{person.id}", headers=_admin(tokens))
+    r = await client.delete(f"{url}/{person.id}", headers=comms(tokens))
     assert r.status_code == 404
     rows = (await session.scalars(sa.select(Custodianship))).all()
     assert len(rows) == 1 and rows[0].valid_to is not None  # the past stays on record
@@ -58,11 +41,11 @@ async def test_editor_must_have_signed_the_current_guidelines(client, tokens, se
     person = await make_person(session, staffs)
     v1 = await make_guideline(session, version=1)
     url = f"{API}/accounts/{account.id}/editors"
-    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=comms(tokens))
     assert r.status_code == 409
     assert r.json()["code"] == "guidelines-not-signed"
     await sign(session, person, v1)
-    r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+    r = await client.post(url, json={"person_id": str(person.id)}, headers=comms(tokens))
     assert r.status_code == 201
 
 
@@ -73,7 +56,7 @@ async def test_editor_must_be_an_active_person_of_the_force(client, tokens, sess
         await make_person(session, wmids),
         await make_person(session, staffs, status="left"),
     ):
-        r = await client.post(url, json={"person_id": str(person.id)}, headers=_admin(tokens))
+        r = await client.post(url, json={"person_id": str(person.id)}, headers=comms(tokens))
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "person_id"]
 
@@ -138,7 +121,7 @@ async def test_history_shows_status_changes_from_the_audit_trail(client, tokens,
         headers=tokens.headers("staff", sub="pc-ann"),
     )  # fmt: skip
     account_id = r.json()["id"]
-    r = await client.get(f"{API}/accounts/{account_id}/history", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts/{account_id}/history", headers=comms(tokens))
     items = r.json()["items"]
     assert [i["kind"] for i in items] == ["classification", "status", "custodian"]
     assert items[1]["old"] is None and items[1]["new"] == "pending_approval"

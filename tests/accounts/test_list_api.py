@@ -6,46 +6,28 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from app import clock
+from tests.accounts.common import API, comms
 from tests.factories import (
     make_account,
-    make_force,
     make_objective,
     make_person,
     make_unit,
     statements_run,
 )
 
-API = "/api/v1"
-
-
-@pytest.fixture
-async def staffs(session):
-    return await make_force(session, "staffs")
-
-
-@pytest.fixture
-async def wmids(session):
-    return await make_force(session, "wmids")
-
-
-def _admin(tokens):
-    return tokens.headers("comms_admin", force="staffs")
-
 
 async def test_flags_are_computed_and_filterable(client, tokens, session, staffs):
     unofficial = await make_account(session, staffs, classification="unofficial")
     official = await make_account(session, staffs, classification="official")
-    r = await client.get(f"{API}/accounts/{unofficial.id}", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts/{unofficial.id}", headers=comms(tokens))
     assert "unsanctioned" in r.json()["flags"]
-    r = await client.get(f"{API}/accounts?flag=unsanctioned", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts?flag=unsanctioned", headers=comms(tokens))
     assert [a["id"] for a in r.json()["items"]] == [str(unofficial.id)]
     assert "unsanctioned" in r.json()["items"][0]["flags"]
-    r = await client.get(f"{API}/accounts/{official.id}", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts/{official.id}", headers=comms(tokens))
     assert "unsanctioned" not in r.json()["flags"]
-    r = await client.get(f"{API}/accounts?flag=nonsense", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts?flag=nonsense", headers=comms(tokens))
     assert r.status_code == 422
 
 
@@ -60,7 +42,7 @@ async def test_list_filters(client, tokens, session, staffs):
         session, staffs, platform="facebook", handle="staffsfbpage", classification="official",
         status="suspended", unit_id=unit.id,
     )  # fmt: skip
-    headers = _admin(tokens)
+    headers = comms(tokens)
 
     async def ids(query):
         r = await client.get(f"{API}/accounts?{query}", headers=headers)
@@ -85,7 +67,7 @@ async def test_q_matches_handle_or_name_case_insensitively_with_wildcards_litera
     quote = await make_account(session, staffs, handle="quote1", display_name="O'Brien's beat")
     back = await make_account(session, staffs, handle="back1", display_name="A\\B team")
     await make_account(session, staffs, handle="staffsxdogs", display_name="Other")
-    headers = _admin(tokens)
+    headers = comms(tokens)
 
     async def ids(q):
         r = await client.get(f"{API}/accounts", params={"q": q}, headers=headers)
@@ -107,7 +89,7 @@ async def test_list_pages_are_stable_and_complete(client, tokens, session, staff
     cursor = None
     while True:
         params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
-        r = await client.get(f"{API}/accounts", params=params, headers=_admin(tokens))
+        r = await client.get(f"{API}/accounts", params=params, headers=comms(tokens))
         assert r.status_code == 200
         seen += [item["id"] for item in r.json()["items"]]
         cursor = r.json()["next_cursor"]
@@ -115,9 +97,9 @@ async def test_list_pages_are_stable_and_complete(client, tokens, session, staff
             break
     assert len(seen) == 7
     assert set(seen) == made
-    r = await client.get(f"{API}/accounts?cursor=garbage", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts?cursor=garbage", headers=comms(tokens))
     assert r.status_code == 422
-    r = await client.get(f"{API}/accounts?limit=201", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts?limit=201", headers=comms(tokens))
     assert r.status_code == 422
 
 
@@ -130,7 +112,7 @@ async def test_national_callers_narrow_by_force(client, tokens, session, staffs,
     r = await client.get(f"{API}/accounts?force=wmids", headers=admin)
     assert [i["id"] for i in r.json()["items"]] == [str(theirs.id)]
     assert r.json()["items"][0]["force"] == "wmids"
-    r = await client.get(f"{API}/accounts?force=wmids", headers=_admin(tokens))
+    r = await client.get(f"{API}/accounts?force=wmids", headers=comms(tokens))
     assert r.status_code == 404
 
 
@@ -140,7 +122,7 @@ async def test_listing_uses_a_constant_number_of_statements(client, tokens, sess
 
     async def count_statements() -> int:
         with statements_run(db) as statements:
-            r = await client.get(f"{API}/accounts?limit=200", headers=_admin(tokens))
+            r = await client.get(f"{API}/accounts?limit=200", headers=comms(tokens))
         assert r.status_code == 200
         return len(statements)
 
@@ -162,9 +144,9 @@ async def test_get_reads_an_account_in_one_statement(client, tokens, session, db
     account = await make_account(
         session, staffs, owner=owner, editors=(owner, editor), objectives=(objective,)
     )
-    await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))  # warm caches
+    await client.get(f"{API}/accounts/{account.id}", headers=comms(tokens))  # warm caches
     with statements_run(db) as statements:
-        r = await client.get(f"{API}/accounts/{account.id}", headers=_admin(tokens))
+        r = await client.get(f"{API}/accounts/{account.id}", headers=comms(tokens))
     assert r.status_code == 200
     # One SELECT with the editors and objectives inside it, and no transaction around it
     # on PostgreSQL (SQLite's driver connection always opens one).
@@ -186,7 +168,7 @@ async def test_csv_streams_the_same_rows_with_formula_cells_neutralised(
     a = await make_account(session, staffs, owner=owner, display_name="+44 line")
     b = await make_account(session, staffs, display_name="@mention")
     c = await make_account(session, staffs, platform="facebook", handle="fbpage1")
-    headers = {**_admin(tokens), "Accept": "text/csv"}
+    headers = {**comms(tokens), "Accept": "text/csv"}
     r = await client.get(f"{API}/accounts?platform=x", headers=headers)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
@@ -220,7 +202,7 @@ async def test_csv_pages_through_every_row(client, tokens, session, staffs, monk
     from app.accounts import router
 
     monkeypatch.setattr(router, "stream_csv", small_batches)
-    r = await client.get(f"{API}/accounts", headers={**_admin(tokens), "Accept": "text/csv"})
+    r = await client.get(f"{API}/accounts", headers={**comms(tokens), "Accept": "text/csv"})
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert {row["id"] for row in rows} == made
     assert len(rows) == 7
@@ -231,10 +213,10 @@ async def test_flags_follow_the_clock(client, tokens, session, staffs):
     account = await make_account(session, staffs, review_due_on=day.date())
     url = f"{API}/accounts/{account.id}"
     clock.freeze(day)
-    assert "review_overdue" not in (await client.get(url, headers=_admin(tokens))).json()["flags"]
-    r = await client.get(f"{API}/accounts?flag=review_overdue", headers=_admin(tokens))
+    assert "review_overdue" not in (await client.get(url, headers=comms(tokens))).json()["flags"]
+    r = await client.get(f"{API}/accounts?flag=review_overdue", headers=comms(tokens))
     assert r.json()["items"] == []
     clock.freeze(day + timedelta(days=1))
-    assert "review_overdue" in (await client.get(url, headers=_admin(tokens))).json()["flags"]
-    r = await client.get(f"{API}/accounts?flag=review_overdue", headers=_admin(tokens))
+    assert "review_overdue" in (await client.get(url, headers=comms(tokens))).json()["flags"]
+    r = await client.get(f"{API}/accounts?flag=review_overdue", headers=comms(tokens))
     assert [i["id"] for i in r.json()["items"]] == [str(account.id)]
