@@ -187,6 +187,16 @@ class Database:
         await self.engine.dispose()
 
 
+async def fetch_rows(
+    source: AsyncSession | Database, statement: sa.Select[Any], params: Mapping[str, Any]
+) -> Sequence[Mapping[str, Any]]:
+    """The rows of a read as mappings, from a request's session (inside a write, to see
+    its own changes) or from the database's direct read path."""
+    if isinstance(source, AsyncSession):
+        return (await source.execute(statement, dict(params))).mappings().all()
+    return await source.fetch(statement, params)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent.
 

@@ -31,24 +31,21 @@ class json_array(FunctionElement[str]):
     inherit_cache = True
 
 
-@compiles(json_array_agg)
-def _agg_postgresql(element: json_array_agg, compiler: Any, **kw: Any) -> str:
-    return f"json_agg({compiler.process(element.clauses, **kw)})"
+def _spell(construct: type[FunctionElement[str]], postgresql: str, sqlite: str) -> None:
+    """Compile `construct(args)` as `postgresql(args)`, or `sqlite(args)` on SQLite."""
+
+    def render(name: str) -> Any:
+        def compile_(element: FunctionElement[str], compiler: Any, **kw: Any) -> str:
+            return f"{name}({compiler.process(element.clauses, **kw)})"
+
+        return compile_
+
+    compiles(construct)(render(postgresql))
+    compiles(construct, "sqlite")(render(sqlite))
 
 
-@compiles(json_array_agg, "sqlite")
-def _agg_sqlite(element: json_array_agg, compiler: Any, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_array)
-def _array_postgresql(element: json_array, compiler: Any, **kw: Any) -> str:
-    return f"json_build_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_array, "sqlite")
-def _array_sqlite(element: json_array, compiler: Any, **kw: Any) -> str:
-    return f"json_array({compiler.process(element.clauses, **kw)})"
+_spell(json_array_agg, "json_agg", "json_group_array")
+_spell(json_array, "json_build_array", "json_array")
 
 
 def loads_list(value: str | list[Any] | None) -> list[Any]:

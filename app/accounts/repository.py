@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from app.auth.deps import force_filter
 from app.auth.principal import Principal
 from app.compliance import flags
+from app.db import Database, fetch_rows
 from app.models import (
     Account,
     AccountObjective,
@@ -28,9 +29,6 @@ from app.models import (
 )
 from app.models.enums import RELEASED_STATUSES
 from app.sqljson import json_array, json_array_agg, loads_list
-
-if TYPE_CHECKING:
-    from app.db import Database
 
 # Roles that see every account of their force (collector: a machine client posting
 # activity figures for any of them).
@@ -246,14 +244,6 @@ def _base(principal: Principal) -> tuple[tuple[str, str], sa.Select[Any]]:
 # on the database's direct read path (GET routes: one statement needs no transaction).
 
 
-async def _rows(
-    source: AsyncSession | Database, query: sa.Select[Any], params: dict[str, Any]
-) -> Sequence[Mapping[str, Any]]:
-    if isinstance(source, AsyncSession):
-        return (await source.execute(query, params)).mappings().all()
-    return await source.fetch(query, params)
-
-
 async def account_row(
     source: AsyncSession | Database, principal: Principal, account_id: uuid.UUID, now: datetime
 ) -> Mapping[str, Any] | None:
@@ -262,7 +252,7 @@ async def account_row(
     shape, base = _base(principal)
     query = _cached(("one", shape), lambda: base.where(Account.id == _ACCOUNT_ID))
     params = {**_params(principal, now), "account_id": account_id}
-    rows = await _rows(source, query, params)
+    rows = await fetch_rows(source, query, params)
     return rows[0] if rows else None
 
 
@@ -344,7 +334,7 @@ async def account_rows(
 
     key = ("page", shape, given, filters.flag, bool(filters.q), after_id is not None)
     query = _cached(key, build)
-    return await _rows(source, query, params)
+    return await fetch_rows(source, query, params)
 
 
 async def lookup_rows(
@@ -364,7 +354,7 @@ async def lookup_rows(
         ).order_by(Account.created_at.desc(), Account.id.desc()),
     )
     params = {**_params(principal, now), "lk_platform": platform, "lk_handle": handle}
-    return await _rows(source, query, params)
+    return await fetch_rows(source, query, params)
 
 
 async def get(session: AsyncSession, principal: Principal, account_id: uuid.UUID) -> Account | None:

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.db import Database, get_session
+from app.db import Database, fetch_rows, get_session
 from app.errors import Forbidden, NoPersonRecord, NotFound, Unauthorized, ValidationFailed
 from app.models import Force, Person
 
@@ -31,9 +31,7 @@ _FORCE_BY_CODE = sa.select(Force.id).where(Force.code == sa.bindparam("code", ty
 
 
 async def force_id_by_code(source: AsyncSession | Database, code: str) -> uuid.UUID | None:
-    if isinstance(source, AsyncSession):
-        return await source.scalar(_FORCE_BY_CODE, {"code": code})
-    rows = await source.fetch(_FORCE_BY_CODE, {"code": code})
+    rows = await fetch_rows(source, _FORCE_BY_CODE, {"code": code})
     return rows[0]["id"] if rows else None
 
 

@@ -46,12 +46,11 @@ def is_current(g: Any, now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def has_accepted_signoff(person_id: Any, g: Any) -> sa.ColumnElement[bool]:
-    """The person holds a sign-off that satisfies guideline version `g`."""
-    s = SIGNOFFS.alias()
-    signed = GUIDELINES.alias()
+def _resign_required_since(signed: Any, g: Any) -> sa.Exists:
+    """A version of `g`'s document after `signed` and up to `g` demanded re-signing, so a
+    sign-off of `signed` does not carry to `g`."""
     resign = GUIDELINES.alias()
-    resign_since = (
+    return (
         sa.exists()
         .where(
             same_document(resign, g),
@@ -61,6 +60,13 @@ def has_accepted_signoff(person_id: Any, g: Any) -> sa.ColumnElement[bool]:
         )
         .correlate_except(resign)
     )
+
+
+def has_accepted_signoff(person_id: Any, g: Any) -> sa.ColumnElement[bool]:
+    """The person holds a sign-off that satisfies guideline version `g`."""
+    s = SIGNOFFS.alias()
+    signed = GUIDELINES.alias()
+    resign_since = _resign_required_since(signed, g)
     return (
         sa.exists()
         .select_from(s.join(signed, signed.c.id == s.c.guideline_id))
@@ -82,17 +88,7 @@ def satisfying_versions() -> sa.Select[Any]:
     """
     g = GUIDELINES.alias()
     signed = GUIDELINES.alias()
-    resign = GUIDELINES.alias()
-    resign_since = (
-        sa.exists()
-        .where(
-            same_document(resign, g),
-            resign.c.requires_resign.is_(True),
-            resign.c.version > signed.c.version,
-            resign.c.version <= g.c.version,
-        )
-        .correlate_except(resign)
-    )
+    resign_since = _resign_required_since(signed, g)
     return (
         sa.select(g.c.id.label("guideline_id"), signed.c.id.label("signed_id"))
         .select_from(
