@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     jwt_audience: str = "registry"
     oidc_jwks_url: str | None = None
     oidc_jwks_file: str | None = None
+    # Seconds a fetched JWKS is trusted before it is fetched again (shorter when the JWKS
+    # response's Cache-Control max-age says so), so a key the IdP removed stops working.
+    oidc_jwks_max_age: int = Field(default=300, ge=1, le=86_400)
+    # Tokens whose `exp` lies further ahead than this many seconds are refused.
+    jwt_max_ttl: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     # Comma-separated in the environment (a JSON list works too).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 import math
 import re
 import time
@@ -22,13 +23,16 @@ from jose.exceptions import ExpiredSignatureError
 from app.config import Settings
 from app.errors import Unauthorized
 
+log = logging.getLogger("app.auth")
+
 NATIONAL_ROLES = frozenset({"auditor", "admin"})
 FORCE_ROLES = frozenset({"staff", "comms_admin", "psd", "collector"})
 KNOWN_ROLES = NATIONAL_ROLES | FORCE_ROLES
 
 MAX_TOKEN_CHARS = 8 * 1024
 LEEWAY = 30  # seconds, on exp / nbf / iat
-JWKS_MIN_REFRESH_INTERVAL = 60.0  # seconds between JWKS fetches
+JWKS_MIN_REFRESH_INTERVAL = 60.0  # seconds between fetches an unknown `kid` may trigger
+JWKS_MIN_MAX_AGE = 5.0  # a Cache-Control max-age shortens the refresh period, never below this
 JWKS_TIMEOUT = 5.0
 JWKS_MAX_BYTES = 1024 * 1024
 CACHE_MAX_ENTRIES = 10_000
@@ -51,6 +55,11 @@ _JOSE_DETAILS = {
 }
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 _FORCE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# C0 and C1 control characters and the Unicode line/paragraph separators: never part of
+# an identity (a NUL in `sub` broke PostgreSQL; a newline forges log lines).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:,|$|=)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,21 @@ class _SigningKey:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _has_control(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def cache_control_max_age(header: str | None) -> float | None:
+    """The freshness lifetime a Cache-Control header gives, in seconds (None: it gives none).
+    `no-cache` / `no-store` mean "fetch again": 0."""
+    if not header:
+        return None
+    if _NO_CACHE.search(header):
+        return 0.0
+    found = _MAX_AGE.search(header)
+    return float(found.group(1)) if found else None
 
 
 def _construct(data: Any, alg: str) -> Any:
@@ -143,6 +167,7 @@ class TokenVerifier:
         self._hmac_key = _construct(secret, "HS256") if secret else None  # None => 401
         self._keys: list[_SigningKey] | None = None
         self._last_fetch: float | None = None
+        self._keys_expire_at = 0.0  # when the fetched keys must be fetched again
         self._last_fetch_failed = False
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
@@ -181,6 +206,8 @@ class TokenVerifier:
             raise Unauthorized(detail="unsupported token header")
 
         now = self._clock()
+        if alg not in HS256_ALGS and self._keys is not None and now >= self._keys_expire_at:
+            await self._refresh(stale=True)  # before the cache: a removed key stops at once
         cache_key = hashlib.sha256(token.encode("ascii")).digest()
         hit = self._cache.get(cache_key)
         if hit is not None:
@@ -230,6 +257,10 @@ class TokenVerifier:
             raise Unauthorized(detail="invalid claim: exp")
         if exp + LEEWAY < now:
             raise Unauthorized(detail="token has expired")
+        if exp > now + s.jwt_max_ttl + LEEWAY:
+            raise Unauthorized(
+                detail=f"token lifetime too long: it must expire within {s.jwt_max_ttl} s"
+            )
         for name, text in (("nbf", "token not yet valid"), ("iat", "token issued in the future")):
             if name in claims:
                 if not _is_number(claims[name]):
@@ -242,10 +273,14 @@ class TokenVerifier:
         if claims["iss"] != s.jwt_issuer:
             raise Unauthorized(detail="invalid issuer")
         sub = claims["sub"]
-        if not isinstance(sub, str) or not sub.strip():
+        if not isinstance(sub, str) or not sub.strip() or _has_control(sub):
             raise Unauthorized(detail="invalid subject")
         raw_roles = claims.get("roles")
-        if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+        if (
+            not isinstance(raw_roles, list)
+            or not all(isinstance(r, str) for r in raw_roles)
+            or any(_has_control(r) for r in raw_roles)
+        ):
             raise Unauthorized(detail="invalid roles claim")
         roles = frozenset(raw_roles) & KNOWN_ROLES
         force = claims.get("force")
@@ -254,9 +289,11 @@ class TokenVerifier:
         if force is None and roles & FORCE_ROLES:
             raise Unauthorized(detail="missing force claim")
         display = claims.get("name")
+        if not isinstance(display, str) or _has_control(display):
+            display = None
         return VerifiedToken(
             sub=sub,
-            name=display if isinstance(display, str) else None,
+            name=display,
             roles=roles,
             force=force,
             exp=int(exp),
@@ -297,33 +334,55 @@ class TokenVerifier:
             self._lock, self._lock_loop = asyncio.Lock(), loop
         return self._lock
 
-    async def _refresh(self) -> None:
-        """Fetch the JWKS, at most once per JWKS_MIN_REFRESH_INTERVAL; failures keep old keys."""
+    def _lifetime(self, cache_max_age: float | None) -> float:
+        """How long fetched keys are trusted: REGISTRY_OIDC_JWKS_MAX_AGE, or the response's
+        Cache-Control max-age when that is shorter (but never below JWKS_MIN_MAX_AGE)."""
+        limit = float(self._settings.oidc_jwks_max_age)
+        if cache_max_age is None:
+            return limit
+        return min(limit, max(cache_max_age, JWKS_MIN_MAX_AGE))
+
+    async def _refresh(self, *, stale: bool = False) -> None:
+        """Fetch the JWKS: when the keys are past their age (`stale`), or for an unknown `kid`
+        at most once per JWKS_MIN_REFRESH_INTERVAL. A failed fetch keeps the keys it had."""
         async with self._get_lock():
             now = self._clock()
-            if self._last_fetch is not None and now - self._last_fetch < JWKS_MIN_REFRESH_INTERVAL:
+            if stale:
+                if now < self._keys_expire_at:
+                    return  # a concurrent caller already refreshed
+            elif (
+                self._last_fetch is not None and now - self._last_fetch < JWKS_MIN_REFRESH_INTERVAL
+            ):
                 return  # includes concurrent waiters: the first one already fetched
             self._last_fetch = now
             try:
-                keys = _parse_jwks(await self._fetch_jwks(), self._allowed)
+                raw, cache_max_age = await self._fetch_jwks()
+                keys = _parse_jwks(raw, self._allowed)
             except Exception:  # unreachable, HTTP error, bad JSON...
                 self._last_fetch_failed = True
+                # Keep the keys it had; try again after the unknown-kid interval at most.
+                retry = min(JWKS_MIN_REFRESH_INTERVAL, float(self._settings.oidc_jwks_max_age))
+                self._keys_expire_at = now + retry
+                log.warning("JWKS refresh failed; keeping the keys fetched before")
                 return
             self._last_fetch_failed = False
+            self._keys_expire_at = now + self._lifetime(cache_max_age)
             old = None if self._keys is None else {k.fingerprint for k in self._keys}
             if old != {k.fingerprint for k in keys}:
                 self._cache.clear()
             self._keys = keys
 
-    async def _fetch_jwks(self) -> bytes:
+    async def _fetch_jwks(self) -> tuple[bytes, float | None]:
+        """The JWKS document and the max-age its response's Cache-Control gives (if any)."""
         s = self._settings
         if s.oidc_jwks_url:
             async with self._client_factory() as client:
                 resp = await client.get(s.oidc_jwks_url, timeout=JWKS_TIMEOUT)
                 resp.raise_for_status()
-                return resp.content
+                return resp.content, cache_control_max_age(resp.headers.get("cache-control"))
         if s.oidc_jwks_file:
-            return await anyio.to_thread.run_sync(Path(s.oidc_jwks_file).read_bytes)
+            raw = await anyio.to_thread.run_sync(Path(s.oidc_jwks_file).read_bytes)
+            return raw, None
         raise RuntimeError("no JWKS source configured")
 
 
@@ -345,6 +404,11 @@ def mint_token(
         raise ValueError("no JWT secret configured")
     if ttl <= 0:
         raise ValueError("ttl must be positive")
+    if ttl > settings.jwt_max_ttl:
+        raise ValueError(
+            f"ttl must be at most REGISTRY_JWT_MAX_TTL ({settings.jwt_max_ttl} s); "
+            "longer-lived tokens are refused"
+        )
     now = int(time.time())
     claims: dict[str, Any] = {**(extra or {}), "sub": sub, "roles": sorted(roles), "iat": now}
     claims |= {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "exp": now + int(ttl)}

@@ -816,3 +816,239 @@ async def test_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, clock: FakeCloc
     results = [await verifier.verify(t) for t in issued]
     assert [await verifier.verify(t) for t in issued[-2:]] == results[-2:]
     assert len(verifier._cache) <= 3
+
+
+# -- control characters and lifetimes (REGISTRY_JWT_MAX_TTL) ---------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("char", ["\x00", "\n", "\r", "\x1b", "\x7f", "\x85", "\u2028"])
+@pytest.mark.parametrize("claim", ["sub", "roles", "force"])
+async def test_control_characters_in_identity_claims_are_401(
+    hs: TokenVerifier, claim: str, char: str
+) -> None:
+    value: Any = {"sub": f"officer{char}1", "roles": [f"staff{char}"], "force": f"staffs{char}"}
+    detail = {"sub": "invalid subject", "roles": "invalid roles claim", "force": "invalid force"}
+    await assert_rejected(hs, hs_token(make_claims(**{claim: value[claim]})), detail[claim])
+
+
+@pytest.mark.asyncio
+async def test_control_characters_in_the_display_name_drop_it(hs: TokenVerifier) -> None:
+    verified = await hs.verify(hs_token(make_claims(name="A.\nOfficer")))
+    assert verified.name is None and verified.sub == "officer-1"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("exp_offset", "accepted"),
+    [(24 * 3600, True), (24 * 3600 + 30, True), (24 * 3600 + 31, False), (10**30, False)],
+)
+async def test_tokens_valid_longer_than_the_maximum_lifetime_are_401(
+    clock: FakeClock, exp_offset: int, accepted: bool
+) -> None:
+    verifier = TokenVerifier(hs_settings(), clock=clock)
+    token = hs_token(make_claims(iat=int(clock.now), exp=int(clock.now) + exp_offset))
+    if accepted:
+        assert await verifier.verify(token)
+    else:
+        await assert_rejected(verifier, token, "token lifetime too long")
+
+
+@pytest.mark.asyncio
+async def test_the_maximum_lifetime_is_configurable(clock: FakeClock) -> None:
+    verifier = TokenVerifier(hs_settings(jwt_max_ttl=3600), clock=clock)
+    await assert_rejected(
+        verifier, hs_token(make_claims(exp=int(clock.now) + 7200)), "expire within 3600 s"
+    )
+    assert await verifier.verify(hs_token(make_claims(exp=int(clock.now) + 3000)))
+
+
+def test_mint_token_refuses_a_lifetime_past_the_maximum() -> None:
+    with pytest.raises(ValueError, match="REGISTRY_JWT_MAX_TTL"):
+        mint_token(hs_settings(), sub="x", roles=["admin"], ttl=24 * 3600 + 1)
+    assert mint_token(hs_settings(), sub="x", roles=["admin"], ttl=24 * 3600)
+
+
+# -- key lifetimes (REGISTRY_OIDC_JWKS_MAX_AGE) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("public, max-age=120", 120.0),
+        ('max-age="45", must-revalidate', 45.0),
+        ("MAX-AGE=7", 7.0),
+        ("no-store", 0.0),
+        ("private, no-cache", 0.0),
+        ("s-maxage=30", None),
+        ("max-age=abc", None),
+    ],
+)
+def test_cache_control_max_age(header: str | None, expected: float | None) -> None:
+    assert tokens.cache_control_max_age(header) == expected
+
+
+@pytest.mark.asyncio
+async def test_a_key_removed_from_the_jwks_file_stops_working_after_the_max_age(
+    jwks_file: Path, clock: FakeClock, rsa_key: Any, rsa_key2: Any
+) -> None:
+    verifier = TokenVerifier(
+        oidc_settings(oidc_jwks_file=str(jwks_file), oidc_jwks_max_age=120), clock=clock
+    )
+    old_token = signed(rsa_key, make_claims(exp=int(clock.now) + 3600))
+    assert await verifier.verify(old_token)
+    # The IdP drops k1 (compromised) and publishes k2 in its place: the file is replaced.
+    write_jwks(jwks_file, public_jwk(rsa_key2, "k2"))
+    clock.advance(119)
+    assert await verifier.verify(old_token)  # within the max age: the keys fetched are trusted
+    clock.advance(2)
+    # No unknown kid comes along to trigger a refresh: the max age alone retires k1.
+    await assert_rejected(verifier, old_token, "unknown signing key")
+    assert await verifier.verify(signed(rsa_key2, make_claims(), kid="k2"))
+
+
+@pytest.mark.asyncio
+async def test_the_default_max_age_is_300_seconds(
+    oidc: TokenVerifier, jwks_file: Path, clock: FakeClock, rsa_key: Any, rsa_key2: Any
+) -> None:
+    old_token = signed(rsa_key, make_claims(exp=int(clock.now) + 3600))
+    assert await oidc.verify(old_token)
+    write_jwks(jwks_file, public_jwk(rsa_key2, "k2"))
+    clock.advance(299)
+    assert await oidc.verify(old_token)
+    clock.advance(2)
+    await assert_rejected(oidc, old_token, "unknown signing key")
+
+
+class RealJwksServer:
+    """A JWKS endpoint on a real local HTTP server (a thread), with settable headers."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.body = b'{"keys": []}'
+        self.cache_control: str | None = None
+        self.fetches = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(owner.body)))
+                if owner.cache_control is not None:
+                    self.send_header("Cache-Control", owner.cache_control)
+                self.end_headers()
+                self.wfile.write(owner.body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def publish(self, *keys: dict[str, Any]) -> None:
+        self.body = json.dumps({"keys": list(keys)}).encode()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def real_jwks() -> Any:
+    server = RealJwksServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.mark.asyncio
+async def test_jwks_url_cache_control_shortens_the_max_age(
+    real_jwks: RealJwksServer, clock: FakeClock, rsa_key: Any, rsa_key2: Any
+) -> None:
+    real_jwks.publish(public_jwk(rsa_key, "k1"))
+    real_jwks.cache_control = "public, max-age=20"
+    verifier = TokenVerifier(oidc_settings(oidc_jwks_url=real_jwks.url), clock=clock)
+    old_token = signed(rsa_key, make_claims(exp=int(clock.now) + 3600))
+    assert await verifier.verify(old_token)
+    assert real_jwks.fetches == 1
+    real_jwks.publish(public_jwk(rsa_key2, "k2"))
+    clock.advance(19)
+    assert await verifier.verify(old_token)
+    assert real_jwks.fetches == 1
+    clock.advance(2)
+    await assert_rejected(verifier, old_token, "unknown signing key")
+    assert real_jwks.fetches == 2
+    assert await verifier.verify(signed(rsa_key2, make_claims(), kid="k2"))
+    assert real_jwks.fetches == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("cache_control", "refetch_after"),
+    [("max-age=3600", 300), (None, 300), ("no-store", 5), ("max-age=0", 5)],
+)
+async def test_cache_control_never_lengthens_the_max_age_nor_goes_below_the_floor(
+    real_jwks: RealJwksServer,
+    clock: FakeClock,
+    rsa_key: Any,
+    cache_control: Any,
+    refetch_after: int,
+) -> None:
+    real_jwks.publish(public_jwk(rsa_key, "k1"))
+    real_jwks.cache_control = cache_control
+    verifier = TokenVerifier(oidc_settings(oidc_jwks_url=real_jwks.url), clock=clock)
+    assert await verifier.verify(signed(rsa_key, make_claims(sub="a")))
+    clock.advance(refetch_after - 1)
+    assert await verifier.verify(signed(rsa_key, make_claims(sub="b")))
+    assert real_jwks.fetches == 1
+    clock.advance(1)
+    assert await verifier.verify(signed(rsa_key, make_claims(sub="c")))
+    assert real_jwks.fetches == 2
+
+
+@pytest.mark.asyncio
+async def test_unknown_kids_against_a_real_jwks_url_refresh_once_a_minute(
+    real_jwks: RealJwksServer, clock: FakeClock, rsa_key: Any, rsa_key2: Any
+) -> None:
+    real_jwks.publish(public_jwk(rsa_key, "k1"))
+    verifier = TokenVerifier(oidc_settings(oidc_jwks_url=real_jwks.url), clock=clock)
+    assert await verifier.verify(signed(rsa_key, make_claims()))
+    for i in range(30):
+        clock.advance(1)
+        await assert_rejected(
+            verifier, signed(rsa_key2, make_claims(), kid=f"x{i}"), "unknown signing key"
+        )
+    assert real_jwks.fetches == 1
+    clock.advance(30)
+    await assert_rejected(verifier, signed(rsa_key2, make_claims(), kid="y"), "unknown signing key")
+    assert real_jwks.fetches == 2
+
+
+@pytest.mark.asyncio
+async def test_an_unreachable_jwks_at_refresh_keeps_the_keys_and_retries_within_a_minute(
+    real_jwks: RealJwksServer, clock: FakeClock, rsa_key: Any
+) -> None:
+    real_jwks.publish(public_jwk(rsa_key, "k1"))
+    verifier = TokenVerifier(oidc_settings(oidc_jwks_url=real_jwks.url), clock=clock)
+    token = signed(rsa_key, make_claims(exp=int(clock.now) + 3600))
+    assert await verifier.verify(token)
+    real_jwks.body = b"<html>maintenance</html>"
+    clock.advance(301)
+    assert await verifier.verify(token)
+    assert real_jwks.fetches == 2
+    clock.advance(30)
+    assert await verifier.verify(token)
+    assert real_jwks.fetches == 2  # no fetch per request while the IdP is down
+    clock.advance(31)
+    assert await verifier.verify(token)
+    assert real_jwks.fetches == 3
