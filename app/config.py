@@ -19,12 +19,20 @@ class Settings(BaseSettings):
     auth_mode: Literal["hs256", "oidc"] = "hs256"
     jwt_secret: str = ""
     jwt_issuer: str = "registry"
+    # One audience, or several separated by commas (e.g. an Entra ID app's client id and
+    # its Application ID URI); a token must carry at least one of them.
     jwt_audience: str = "registry"
     oidc_jwks_url: str | None = None
     oidc_jwks_file: str | None = None
     # Seconds a fetched JWKS is trusted before it is fetched again (shorter when the JWKS
     # response's Cache-Control max-age says so), so a key the IdP removed stops working.
     oidc_jwks_max_age: int = Field(default=300, ge=1, le=86_400)
+    # How the identity provider's tokens say who and what (oidc mode only).
+    oidc_subject_claim: str = Field(default="sub", pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
+    oidc_force_claim: str = Field(default="force", pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
+    oidc_force: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    # `Registry.Admin=admin,Registry.Comms=comms_admin`: the provider's role values to ours.
+    oidc_role_map: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     # Tokens whose `exp` lies further ahead than this many seconds are refused.
     jwt_max_ttl: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     # Comma-separated in the environment (a JSON list works too).
@@ -50,6 +58,46 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("oidc_force", mode="before")
+    @classmethod
+    def _blank_force(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _parse_role_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("{"):
+                import json
+
+                return json.loads(value)
+            pairs: dict[str, str] = {}
+            for item in value.split(","):
+                if not item.strip():
+                    continue
+                source, sep, target = item.partition("=")
+                if not sep or not source.strip() or not target.strip():
+                    raise ValueError(f"expected ROLE_VALUE=role, got {item.strip()!r}")
+                pairs[source.strip()] = target.strip()
+            return pairs
+        return value
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        from app.models.enums import ROLES
+
+        unknown = sorted(set(value.values()) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
+        return value
+
+    @property
+    def jwt_audiences(self) -> tuple[str, ...]:
+        """Every accepted audience, in the order given (the first is the one minted)."""
+        found = tuple(a.strip() for a in self.jwt_audience.split(",") if a.strip())
+        return found or ("registry",)
 
     @property
     def is_sqlite(self) -> bool:

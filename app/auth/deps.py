@@ -65,7 +65,8 @@ def _bearer(request: Request) -> str:
 async def get_principal(request: Request) -> Principal:
     verified = await request.app.state.verifier.verify(_bearer(request))
     if not verified.roles:
-        raise Forbidden("The token carries no role this service knows.", code="no-known-role")
+        detail = verified.missing_role or "The token carries no role this service knows."
+        raise Forbidden(detail, code="no-known-role")
     force_id = None
     if verified.force is not None:
         force_id = await request.app.state.forces.id_of(request.app.state.db, verified.force)

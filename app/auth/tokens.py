@@ -41,8 +41,12 @@ HS256_ALGS = frozenset({"HS256"})
 OIDC_ALGS = frozenset({"RS256", "ES256"})
 REQUIRED_CLAIMS = ("exp", "sub", "aud", "iss")
 # jose only enforces what it is told: without require_aud a token with no `aud` passes.
+# The audience is required and checked here, against every configured one: jose takes
+# only one, and its require_aud turns its own single-audience check back on.
 JOSE_OPTIONS = {f"require_{c}": True for c in REQUIRED_CLAIMS} | {
     "require_iat": False,
+    "require_aud": False,
+    "verify_aud": False,
     "leeway": LEEWAY,
 }
 _JOSE_DETAILS = {
@@ -70,6 +74,36 @@ class VerifiedToken:
     force: str | None
     exp: int
     claims: dict[str, Any] = field(hash=False, repr=False)
+    # Why `roles` is empty, naming what the token lacks (for the 403 the route layer gives).
+    missing_role: str | None = field(default=None, hash=False)
+
+
+class ClaimMapping:
+    """How a token's claims become our subject, roles and force: the defaults (`sub`,
+    `roles` holding our role names, `force`), or in oidc mode the provider's own
+    (REGISTRY_OIDC_SUBJECT_CLAIM, _ROLE_MAP, _FORCE_CLAIM, _FORCE), as Entra ID issues them."""
+
+    def __init__(self, settings: Settings) -> None:
+        oidc = settings.auth_mode == "oidc"
+        self.subject_claim = settings.oidc_subject_claim if oidc else "sub"
+        self.force_claim = settings.oidc_force_claim if oidc else "force"
+        self.fixed_force = settings.oidc_force if oidc else None
+        self.role_map = dict(settings.oidc_role_map) if oidc else {}
+
+    def roles(self, values: list[str]) -> frozenset[str]:
+        if self.role_map:  # unmapped values (other apps' roles, our bare names) are ignored
+            return frozenset(self.role_map[v] for v in values if v in self.role_map)
+        return frozenset(values) & KNOWN_ROLES
+
+    def missing_role(self, values: list[str] | None) -> str:
+        if self.role_map:
+            wanted = ", ".join(sorted(self.role_map))
+            need = f"one of the app roles {wanted} (REGISTRY_OIDC_ROLE_MAP)"
+        else:
+            need = f"one of the roles {', '.join(sorted(KNOWN_ROLES))}"
+        if values is None:
+            return f"The token has no `roles` claim: it needs {need}. Assign the user an app role."
+        return f"The token's `roles` claim holds no role this service knows: it needs {need}."
 
 
 @dataclass(frozen=True)
@@ -162,6 +196,7 @@ class TokenVerifier:
             lambda: httpx.AsyncClient(timeout=JWKS_TIMEOUT)
         )
         self._allowed = HS256_ALGS if settings.auth_mode == "hs256" else OIDC_ALGS
+        self._mapping = ClaimMapping(settings)
         self._cache: dict[bytes, VerifiedToken] = {}
         secret = settings.effective_jwt_secret if settings.auth_mode == "hs256" else ""
         self._hmac_key = _construct(secret, "HS256") if secret else None  # None => 401
@@ -233,7 +268,6 @@ class TokenVerifier:
                 token,
                 key,
                 algorithms=[alg],
-                audience=s.jwt_audience,
                 issuer=s.jwt_issuer,
                 options=dict(JOSE_OPTIONS),
             )
@@ -268,26 +302,38 @@ class TokenVerifier:
                 if claims[name] > now + LEEWAY:
                     raise Unauthorized(detail=text)
         aud = claims["aud"]
-        if s.jwt_audience not in ([aud] if isinstance(aud, str) else aud):  # jose checked types
+        audiences = [aud] if isinstance(aud, str) else aud
+        if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+            raise Unauthorized(detail="invalid audience")
+        if not set(audiences) & set(s.jwt_audiences):
             raise Unauthorized(detail="invalid audience")
         if claims["iss"] != s.jwt_issuer:
             raise Unauthorized(detail="invalid issuer")
-        sub = claims["sub"]
-        if not isinstance(sub, str) or not sub.strip() or _has_control(sub):
+        mapping = self._mapping
+        if mapping.subject_claim not in claims:
+            raise Unauthorized(detail=f"missing claim: {mapping.subject_claim}")
+        sub = claims[mapping.subject_claim]
+        if not isinstance(sub, str) or not sub.strip() or _has_control(sub) or len(sub) > 255:
             raise Unauthorized(detail="invalid subject")
-        raw_roles = claims.get("roles")
-        if (
+        raw_roles = claims.get("roles")  # Entra ID omits it when the user has no app role
+        if raw_roles is not None and (
             not isinstance(raw_roles, list)
             or not all(isinstance(r, str) for r in raw_roles)
             or any(_has_control(r) for r in raw_roles)
         ):
             raise Unauthorized(detail="invalid roles claim")
-        roles = frozenset(raw_roles) & KNOWN_ROLES
-        force = claims.get("force")
+        roles = mapping.roles(raw_roles or [])
+        force = claims.get(mapping.force_claim)
+        if isinstance(force, str) and mapping.force_claim != "force":
+            force = force.strip().lower()  # a directory attribute: "Staffs" is the code staffs
         if force is not None and (not isinstance(force, str) or not _FORCE_RE.fullmatch(force)):
-            raise Unauthorized(detail="invalid force claim")
+            raise Unauthorized(detail=f"invalid force claim: {mapping.force_claim}")
+        if mapping.fixed_force is not None:
+            if force is not None and force != mapping.fixed_force:
+                raise Unauthorized(detail="the token's force is not this tenant's force")
+            force = mapping.fixed_force
         if force is None and roles & FORCE_ROLES:
-            raise Unauthorized(detail="missing force claim")
+            raise Unauthorized(detail=f"missing force claim: {mapping.force_claim}")
         display = claims.get("name")
         if not isinstance(display, str) or _has_control(display):
             display = None
@@ -298,6 +344,7 @@ class TokenVerifier:
             force=force,
             exp=int(exp),
             claims=claims,
+            missing_role=None if roles else mapping.missing_role(raw_roles),
         )
 
     def _evict(self, now: float) -> None:
@@ -411,6 +458,7 @@ def mint_token(
         )
     now = int(time.time())
     claims: dict[str, Any] = {**(extra or {}), "sub": sub, "roles": sorted(roles), "iat": now}
-    claims |= {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "exp": now + int(ttl)}
+    audience = settings.jwt_audiences[0]
+    claims |= {"iss": settings.jwt_issuer, "aud": audience, "exp": now + int(ttl)}
     claims |= {k: v for k, v in (("force", force), ("name", name)) if v is not None}
     return jwt.encode(claims, secret, algorithm="HS256")
