@@ -35,10 +35,16 @@ def _serve(host: str, port: int, workers: int) -> None:
 
     from app.config import ConfigError
 
+    settings = _settings()
     try:
-        _settings().check_secret()
+        settings.check_secret()
     except ConfigError as exc:
         _fail(f"Refusing to start: {exc}")
+    if workers > 1 and settings.is_sqlite:
+        _fail(
+            "Refusing to start: SQLite serves one process (--workers 1); run several "
+            "workers on PostgreSQL, where they share the rate limit and the data."
+        )
     uvicorn.run(
         "app.main:create_app",
         factory=True,

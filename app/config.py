@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
     public_rate_limit: int = Field(default=120, ge=1)
+    # Shared state of a fleet of API processes (the public rate limit): Redis when set,
+    # else the PostgreSQL database; SQLite (one process) counts in memory.
+    redis_url: str | None = None
+    redis_prefix: str = Field(default="registry:", max_length=100)
     # Demo mode allows the built-in secret; never set it in production.
     demo_mode: bool = False
     db_pool_size: int = Field(default=10, ge=1)

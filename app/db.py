@@ -165,6 +165,17 @@ class Database:
         except _UNAVAILABLE as exc:
             raise OperationalError(plan.sql[:40], None, exc) from exc
 
+    async def fetch_sql(self, sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
+        """PostgreSQL only: the rows of one hand-written statement (`$n` parameters), run
+        on its own outside any transaction on the direct path's pool."""
+        pool = self._pool or await self._open_pool()
+        try:
+            async with pool.acquire() as conn:
+                rows: Sequence[Mapping[str, Any]] = await conn.fetch(sql, *args)
+                return rows
+        except _UNAVAILABLE as exc:
+            raise OperationalError(sql[:40], None, exc) from exc
+
     async def _open_pool(self) -> Any:
         async with self._pool_lock:
             if self._pool is None:

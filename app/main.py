@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             yield
         finally:
+            limiter = getattr(app.state, "public_limiter", None)
+            if limiter is not None:
+                await limiter.close()
             if database is None:
                 await app.state.db.dispose()
 

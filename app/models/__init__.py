@@ -7,6 +7,7 @@ from app.models.base import Base
 from app.models.guidelines import Guideline, Signoff
 from app.models.idempotency import IdempotencyRecord
 from app.models.org import Force, Objective, Person, Unit
+from app.models.ratelimit import RateLimitHit
 from app.models.requests import ChecklistItem, Request, RequestDecision
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "LegalHold",
     "Objective",
     "Person",
+    "RateLimitHit",
     "Request",
     "RequestDecision",
     "Signoff",

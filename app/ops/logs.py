@@ -20,6 +20,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
             "request_id": request_id_var.get(),
+            "pid": record.process,
         }
         doc.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:

@@ -1,23 +1,70 @@
-"""A small in-process rate limiter for the public routes, keyed by client address.
+"""The public rate limit, keyed by client address, shared by every API process.
 
-Sliding-window counter: the count of the current fixed window plus the previous window's
-count weighted by how much of it still overlaps the last `window` seconds. Two dicts of
-at most `max_clients` entries each bound the memory; when full, the oldest client entry
-is dropped (a flood from that many addresses is beyond what an in-process limiter can
-stop anyway). Each API process limits on its own.
+A sliding-window counter: the count of the current fixed window plus the previous
+window's count weighted by how much of it still overlaps the last `window` seconds. A
+refused request is not counted, so a client that waits as told gets back in. Where the
+counts live decides who shares them:
+
+- `RedisLimiter`, when `REGISTRY_REDIS_URL` is set: one Lua script per request, atomic in
+  Redis, shared by every process and host using that Redis (and prefix). If Redis cannot
+  be reached the process counts in memory until it can (logged at most once a minute):
+  the public keeps a per-process limit instead of losing the service.
+- `DatabaseLimiter`, on PostgreSQL otherwise: one statement per request on the UNLOGGED
+  `rate_limit_hits` table admits and counts atomically; every process on the database
+  shares the limit. Rows of windows before the previous one are deleted as windows pass.
+- `SlidingWindowLimiter`, on SQLite (one process; `registry serve` refuses more workers):
+  in memory, two dicts of at most `max_clients` entries each; when full, the oldest
+  client entry is dropped.
+
+Windows are counted from the wall clock (epoch seconds), so hosts sharing a limit must
+keep their clocks in sync (NTP); a skew of a few seconds only blurs a window's edge.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
+import time
+from typing import Any, Protocol
 
 from fastapi import Request
 
 from app import clock
+from app.db import Database
 from app.errors import RateLimited
+
+log = logging.getLogger("app.ratelimit")
+
+MAX_KEY = 200  # rate_limit_hits.key
+
+
+class RateLimiter(Protocol):
+    async def check(self, key: str, now: float) -> int | None:
+        """Count a request; None if allowed, else the seconds to wait before retrying."""
+
+    async def close(self) -> None: ...
+
+
+def _window(now: float, window: float) -> tuple[int, float]:
+    """The fixed window `now` falls in, and the fraction of it gone."""
+    index = int(now // window)
+    return index, now / window - index
+
+
+def retry_after(previous: int, current: int, elapsed: float, limit: int, window: float) -> int:
+    """Seconds until a request would be admitted, given the counts that refused it."""
+    if current + 1 > limit or previous == 0:
+        wait = (1 - elapsed) * window  # only the next window helps
+    else:
+        needed = 1 - (limit - current - 1) / previous
+        wait = (needed - elapsed) * window
+    return max(1, math.ceil(wait - 1e-6))  # float noise must not add a second
 
 
 class SlidingWindowLimiter:
+    """In memory: the limit of one process."""
+
     def __init__(self, limit: int, window: float = 60.0, max_clients: int = 50_000) -> None:
         self.limit = limit
         self.window = window
@@ -35,39 +82,173 @@ class SlidingWindowLimiter:
 
     def hit(self, key: str, now: float) -> int | None:
         """Count a request; None if allowed, else the seconds to wait before retrying."""
-        index = int(now // self.window)
+        index, elapsed = _window(now, self.window)
         self._advance(index)
-        elapsed = now / self.window - index  # fraction of the current window gone
         previous = self._previous.get(key, 0)
         current = self._current.get(key, 0)
         if previous * (1 - elapsed) + current + 1 > self.limit:
-            return self._retry_after(previous, current, elapsed)
+            return retry_after(previous, current, elapsed, self.limit, self.window)
         if current == 0 and len(self._current) >= self.max_clients:
             del self._current[next(iter(self._current))]
         self._current[key] = current + 1
         return None
 
-    def _retry_after(self, previous: int, current: int, elapsed: float) -> int:
-        if current + 1 > self.limit or previous == 0:
-            wait = (1 - elapsed) * self.window  # only the next window helps
-        else:
-            needed = 1 - (self.limit - current - 1) / previous
-            wait = (needed - elapsed) * self.window
-        return max(1, math.ceil(wait - 1e-6))  # float noise must not add a second
+    async def check(self, key: str, now: float) -> int | None:
+        return self.hit(key, now)
+
+    async def close(self) -> None:
+        return None
 
 
-def limiter_of(request: Request) -> SlidingWindowLimiter:
+# One statement: read the previous window's count, then insert or increment the current
+# window's row only if the weighted sum stays within the limit. ON CONFLICT ... WHERE is
+# evaluated against the row's latest version under its row lock, so concurrent requests
+# from every process are admitted one at a time and never beyond the limit. The final
+# SELECT sees the snapshot from before the insert: `current` is the count that refused.
+_HIT = """
+WITH arg AS (
+    SELECT $1::varchar AS key, $2::bigint AS win, $3::float8 AS weight, $4::int AS lim
+), prev AS (
+    SELECT COALESCE(
+        (SELECT hits FROM rate_limit_hits WHERE key = $1 AND window_index = $2 - 1), 0
+    ) AS hits
+), admitted AS (
+    INSERT INTO rate_limit_hits AS r (key, window_index, hits)
+    SELECT arg.key, arg.win, 1 FROM arg, prev WHERE prev.hits * arg.weight + 1 <= arg.lim
+    ON CONFLICT (key, window_index) DO UPDATE SET hits = r.hits + 1
+        WHERE (SELECT hits FROM prev) * $3::float8 + r.hits + 1 <= $4::int
+    RETURNING r.hits
+)
+SELECT (SELECT hits FROM prev) AS previous,
+       (SELECT hits FROM admitted) AS admitted,
+       COALESCE(
+           (SELECT hits FROM rate_limit_hits WHERE key = $1 AND window_index = $2), 0
+       ) AS current
+"""
+_SWEEP = "DELETE FROM rate_limit_hits WHERE window_index < $1"
+
+
+def _bounded(key: str) -> str:
+    if len(key) <= MAX_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+class DatabaseLimiter:
+    """In PostgreSQL: the limit of every process on the database."""
+
+    def __init__(self, db: Database, limit: int, window: float = 60.0, name: str = "public"):
+        self.db = db
+        self.limit = limit
+        self.window = window
+        self.name = name
+        self._swept: int | None = None
+
+    async def check(self, key: str, now: float) -> int | None:
+        index, elapsed = _window(now, self.window)
+        if self._swept != index:
+            self._swept = index
+            await self.db.fetch_sql(_SWEEP, index - 1)
+        rows = await self.db.fetch_sql(
+            _HIT, _bounded(f"{self.name}:{key}"), index, 1.0 - elapsed, self.limit
+        )
+        row = rows[0]
+        if row["admitted"] is not None:
+            return None
+        return retry_after(row["previous"], row["current"], elapsed, self.limit, self.window)
+
+    async def close(self) -> None:
+        return None
+
+
+# KEYS[1] the current window's counter, KEYS[2] the previous one's; ARGV: the previous
+# window's weight, the limit, the counter's lifetime in ms. Returns {admitted, prev, cur}.
+_LUA = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if previous * tonumber(ARGV[1]) + current + 1 > tonumber(ARGV[2]) then
+    return {0, previous, current}
+end
+current = redis.call('INCR', KEYS[1])
+if current == 1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return {1, previous, current}
+"""
+REDIS_TIMEOUT = 0.5  # seconds: a slow Redis must not hold public requests up
+FALLBACK_LOG_INTERVAL = 60.0
+
+
+class RedisLimiter:
+    """In Redis: the limit of every process and host on that Redis and prefix."""
+
+    def __init__(
+        self, url: str, prefix: str, limit: int, window: float = 60.0, name: str = "public"
+    ) -> None:
+        import redis.asyncio as redis
+
+        self.limit = limit
+        self.window = window
+        self.prefix = f"{prefix}ratelimit:{name}:"
+        self._client: Any = redis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            health_check_interval=30,
+        )
+        self._script = self._client.register_script(_LUA)
+        self._fallback = SlidingWindowLimiter(limit, window)
+        self._logged_at = -math.inf
+
+    async def check(self, key: str, now: float) -> int | None:
+        from redis.exceptions import RedisError
+
+        index, elapsed = _window(now, self.window)
+        # The {key} hash tag keeps both windows' counters on one Redis Cluster slot.
+        base = f"{self.prefix}{{{_bounded(key)}}}:"
+        try:
+            admitted, previous, current = await self._script(
+                keys=[f"{base}{index}", f"{base}{index - 1}"],
+                args=[repr(1.0 - elapsed), self.limit, int(self.window * 2000) + 5000],
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            if time.monotonic() - self._logged_at >= FALLBACK_LOG_INTERVAL:
+                self._logged_at = time.monotonic()
+                log.warning(
+                    "Redis unavailable (%s): this process counts the public rate limit "
+                    "on its own until it is back",
+                    type(exc).__name__,
+                )
+            return self._fallback.hit(key, now)
+        if admitted:
+            return None
+        return retry_after(int(previous), int(current), elapsed, self.limit, self.window)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def make_limiter(request: Request) -> RateLimiter:
+    settings = request.app.state.settings
+    db: Database = request.app.state.db
+    if settings.redis_url:
+        return RedisLimiter(settings.redis_url, settings.redis_prefix, settings.public_rate_limit)
+    if not db.is_sqlite:
+        return DatabaseLimiter(db, settings.public_rate_limit)
+    return SlidingWindowLimiter(settings.public_rate_limit)
+
+
+def limiter_of(request: Request) -> RateLimiter:
     state = request.app.state
-    limiter = getattr(state, "public_limiter", None)
+    limiter: RateLimiter | None = getattr(state, "public_limiter", None)
     if limiter is None:
-        limiter = SlidingWindowLimiter(state.settings.public_rate_limit)
-        state.public_limiter = limiter
+        limiter = state.public_limiter = make_limiter(request)
     return limiter
 
 
 async def public_rate_limit(request: Request) -> None:
     """Refuse (429, Retry-After) a client address over `REGISTRY_PUBLIC_RATE_LIMIT` a minute."""
     address = request.client.host if request.client else "unknown"
-    retry_after = limiter_of(request).hit(address, clock.now().timestamp())
-    if retry_after is not None:
-        raise RateLimited(retry_after)
+    retry = await limiter_of(request).check(address, clock.now().timestamp())
+    if retry is not None:
+        raise RateLimited(retry)
