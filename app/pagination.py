@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -54,6 +55,18 @@ def decode_cursor(cursor: str | None, arity: int) -> list[str | None] | None:
             errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
         )
     return values
+
+
+def cursor_instant(text: str | None) -> datetime:
+    """An instant carried in a cursor, in UTC; ValueError if it is none this service
+    issues (naive, or out of the calendar once in UTC: 9999-12-31T23:59:59-14:00)."""
+    at = datetime.fromisoformat(text or "")
+    if at.tzinfo is None:
+        raise ValueError("naive instant")
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("instant out of range") from None
 
 
 def after(columns: Sequence[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:

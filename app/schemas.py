@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, get_args
 
@@ -14,6 +15,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -140,12 +142,75 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+# Bounds of instants in queries. At the calendar's edges a zone offset pushes an instant
+# out of the representable years (9999-12-31T23:59:59-14:00 is in the year 10000 in UTC):
+# that is invalid input (422), never a crash.
+INSTANT_MIN = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+INSTANT_MAX = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+# Dates and instants of social media activity and of guidelines: no platform predates 2000.
+RECORD_MIN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+RECORD_MAX = dt.datetime(2100, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
+
+def _stamp(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_within(low: dt.datetime, high: dt.datetime) -> Any:
+    """An AfterValidator: the instant in UTC, refused outside [low, high]."""
+
+    def check(value: dt.datetime) -> dt.datetime:
+        try:
+            utc = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not low <= utc <= high:
+            raise ValueError(f"must be between {_stamp(low)} and {_stamp(high)}")
+        return utc
+
+    return AfterValidator(check)
+
+
+@dataclass(frozen=True)
+class FormatBounds:
+    """States a date or date-time string's bounds in the document, as formatMinimum and
+    formatMaximum (JSON Schema's format bounds)."""
+
+    low: str
+    high: str
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> Any:
+        schema = handler(core_schema)
+        schema.update(formatMinimum=self.low, formatMaximum=self.high)
+        return schema
 
 
 # A query-string instant: ISO 8601 only; without a zone it is UTC.
-Instant = Annotated[dt.datetime, BeforeValidator(_iso_only), AfterValidator(_as_utc)]
+Instant = Annotated[
+    dt.datetime,
+    BeforeValidator(_iso_only),
+    utc_within(INSTANT_MIN, INSTANT_MAX),
+    FormatBounds(_stamp(INSTANT_MIN), _stamp(INSTANT_MAX)),
+]
+# An instant of a record in a body: ISO 8601 with a zone, kept in UTC.
+RecordInstant = Annotated[
+    pydantic.AwareDatetime,
+    utc_within(RECORD_MIN, RECORD_MAX),
+    FormatBounds(_stamp(RECORD_MIN), _stamp(RECORD_MAX)),
+]
+# A day of social media activity or of a guideline's life.
+RecordDate = Annotated[
+    dt.date,
+    Field(ge=RECORD_MIN.date(), le=RECORD_MAX.date()),
+    FormatBounds(RECORD_MIN.date().isoformat(), RECORD_MAX.date().isoformat()),
+]
+# A day in someone's service (a leaving date).
+SERVICE_MIN = dt.date(1900, 1, 1)
+ServiceDate = Annotated[
+    dt.date,
+    Field(ge=SERVICE_MIN, le=RECORD_MAX.date()),
+    FormatBounds(SERVICE_MIN.isoformat(), RECORD_MAX.date().isoformat()),
+]
 
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. invalid JSON).",

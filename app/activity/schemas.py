@@ -4,9 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from app.schemas import Input, Output
+from app.schemas import Input, Output, RecordDate, RecordInstant
 
 Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
 
@@ -14,13 +14,13 @@ Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
 class ActivityIn(Input):
     """Posting figures for one account over one period (inclusive dates)."""
 
-    period_start: date
-    period_end: date
+    period_start: RecordDate
+    period_end: RecordDate
     original_posts: Count
     reposts: Count
     replies: Count
     followers: Count
-    last_post_at: AwareDatetime | None = Field(
+    last_post_at: RecordInstant | None = Field(
         default=None, description="The account's latest post as seen by the collector."
     )
 

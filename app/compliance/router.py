@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -12,7 +11,7 @@ from app.compliance import service
 from app.compliance.schemas import AttestationRead, AttestIn
 from app.errors import ValidationFailed
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from app.pagination import Cursor, Limit, Page, cursor_instant, decode_cursor, page_of
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(tags=["compliance"])
@@ -61,9 +60,7 @@ async def list_attestations(
     raw = decode_cursor(cursor, 2)
     if raw is not None:
         try:
-            after = (datetime.fromisoformat(raw[0] or ""), uuid.UUID(raw[1] or ""))
-            if after[0].tzinfo is None:
-                raise ValueError("naive")
+            after = (cursor_instant(raw[0]), uuid.UUID(raw[1] or ""))
         except ValueError:
             raise ValidationFailed(
                 "The cursor is not one this service issued.",

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -12,7 +11,7 @@ from app.errors import ValidationFailed
 from app.guidelines import service
 from app.guidelines.schemas import GuidelineCreate, GuidelineRead, OutstandingItem, SignoffRead
 from app.idempotency import IdempotencyKey, created, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from app.pagination import Cursor, Limit, Page, cursor_instant, decode_cursor, page_of
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(tags=["guidelines"])
@@ -171,9 +170,7 @@ async def list_person_signoffs(
     raw = decode_cursor(cursor, 2)
     if raw is not None:
         try:
-            after = (datetime.fromisoformat(raw[0] or ""), uuid.UUID(raw[1] or ""))
-            if after[0].tzinfo is None:
-                raise ValueError("naive")
+            after = (cursor_instant(raw[0]), uuid.UUID(raw[1] or ""))
         except ValueError:
             raise _bad_cursor() from None
     rows = await service.signoffs_of_person(session, principal, person_id, after, limit)

@@ -4,9 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from app.schemas import Code, ForceCode, Input, Name, Output, PersonRef, Url
+from app.schemas import Code, ForceCode, Input, Name, Output, PersonRef, RecordInstant, Url
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{64}$")]
 
@@ -21,7 +21,7 @@ class GuidelineCreate(Input):
     title: Name
     document_url: Url
     sha256: Sha256 = Field(description="SHA-256 of the document text, 64 hex digits.")
-    effective_from: AwareDatetime
+    effective_from: RecordInstant
     requires_resign: bool = True
 
     @field_validator("sha256")

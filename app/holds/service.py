@@ -18,7 +18,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.holds import repository
 from app.holds.schemas import HoldCreate
 from app.models import LegalHold
-from app.pagination import decode_cursor, page_of
+from app.pagination import cursor_instant, decode_cursor, page_of
 
 
 class AccountNotFound(NotFound):
@@ -110,10 +110,7 @@ def decode_time_key(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if values is None:
         return None
     try:
-        at = datetime.fromisoformat(values[0] or "")
-        if at.tzinfo is None:
-            raise ValueError
-        return at, uuid.UUID(values[1] or "")
+        return cursor_instant(values[0]), uuid.UUID(values[1] or "")
     except ValueError:
         raise ValidationFailed(
             "The cursor is not one this service issued.",

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from app.models import Person
-from app.schemas import ForceCode, Input, Name, Output, ShortText, filled
+from app.schemas import ForceCode, Input, Name, Output, ServiceDate, ShortText, filled
 
 StaffId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=filled(r"^\x00-\x1f\x7f"))
@@ -64,7 +64,7 @@ class PersonUpdate(Input):
 
 
 class LeaveBody(Input):
-    left_on: date = Field(description="The last day of service; today or earlier.")
+    left_on: ServiceDate = Field(description="The last day of service; today or earlier.")
 
 
 class PersonRead(Output):

@@ -17,7 +17,7 @@ import hashlib
 import io
 import itertools
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import schemathesis
@@ -207,12 +207,58 @@ class Steering:
             # runs after the link's values are in place, so it must leave them be).
             self.path(case)
         self.query(case)
+        self.bounds(case)
         if case.media_type == "text/csv":
             self.csv(case)
         else:
             self.body(case)
         self.headers(case)
         return case
+
+    def bounds(self, case: schemathesis.Case) -> None:
+        """Dates and instants into the bounds the document states (formatMinimum and
+        formatMaximum, which the generator does not read)."""
+        params = {
+            p["name"]: p.get("schema", {})
+            for p in case.operation.definition.raw.get("parameters", [])
+            if p.get("in") == "query"
+        }
+        for values, schemas in ((case.query, params), (case.body, _properties(case))):
+            if not isinstance(values, dict):
+                continue
+            for name, value in list(values.items()):
+                bounds = _bounds(schemas.get(name, {}))
+                if bounds is not None and isinstance(value, str):
+                    values[name] = _clamp(value, *bounds)
+
+
+def _bounds(schema: dict[str, Any]) -> tuple[str, str] | None:
+    for branch in [schema, *schema.get("anyOf", [])]:
+        if "formatMinimum" in branch:
+            return branch["formatMinimum"], branch["formatMaximum"]
+    return None
+
+
+def _clamp(value: str, low: str, high: str) -> str:
+    """value, or the bound it passes (compared in UTC; an instant that leaves the calendar
+    in UTC counts as past the bound on its side)."""
+    if "T" not in low:
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+        return min(max(day, date.fromisoformat(low)), date.fromisoformat(high)).isoformat()
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    lo, hi = datetime.fromisoformat(low), datetime.fromisoformat(high)
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:
+        return (lo if at.year < 5000 else hi).isoformat()
+    return min(max(utc, lo), hi).isoformat()
 
 
 def _last_id(path: str) -> str | None:
