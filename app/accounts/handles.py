@@ -23,9 +23,10 @@ lose leading ``@``s, then checked against the platform's rules in ``_RULES``. De
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 PLATFORMS: tuple[str, ...] = (
     "x", "facebook", "instagram", "youtube", "tiktok", "threads", "linkedin",
@@ -334,11 +335,60 @@ def _platform(platform: object) -> str:
     return name
 
 
+# What a browser reads as a dot in a host name (IDNA maps these full stops to ".").
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_LOOSE_SCHEME = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+
+
+def _loose_host(text: str) -> str:
+    """The host a browser would take from text that is not a well-formed link: after any
+    scheme, before the path, without user name or port, percent-escapes decoded, full
+    stops of other scripts read as dots."""
+    rest = _LOOSE_SCHEME.sub("", text, count=1)
+    authority = re.split(r"[/?#\\]", rest, maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if not host.startswith("["):
+        host = host.partition(":")[0]
+    host = unicodedata.normalize("NFKC", unquote(host)).translate(_DOTS)
+    return host.lower().strip().removesuffix(".")
+
+
+def _other(text: str) -> ParsedAccount:
+    """An account given as platform `other`. `other` is for platforms the registry does not
+    know, so a link it can read is taken as what it points to: an X link under `other` is
+    the X account (and the uniqueness rule applies to it), an `other` link is normalised
+    as any other link is. Text that is no link is kept as written, lower-cased, unless a
+    browser would still find a known platform's host in it: that is refused."""
+    if not text:
+        raise HandleError("handle", "The handle is empty.")
+    try:
+        return parse_url(text)
+    except HandleError:
+        pass
+    host = _loose_host(text)
+    if host in _SHORT_LINKS:
+        raise HandleError("handle", f"'{host}' carries short links, not accounts.")
+    platform = _family(host)
+    if platform is not None:
+        label = _RULES[platform].label
+        raise HandleError(
+            "handle",
+            f"'{host}' belongs to {label}: register the account as {label} (its link, or "
+            "platform and handle), not as 'other'.",
+        )
+    handle = text.lower()
+    return ParsedAccount("other", handle, _other_url(handle))
+
+
 def normalise_handle(platform: str, handle: str) -> str:
-    """The normalised handle for platform; HandleError if it breaks the platform's rules."""
+    """The normalised handle for platform; HandleError if it breaks the platform's rules.
+    (An `other` handle that is a known platform's link normalises to that platform's
+    handle: see `resolve`, which also gives the platform.)"""
     name = _platform(platform)
     rule = _RULES[name]
     text = _clean("handle", handle, MAX_HANDLE)
+    if name == "other":
+        return _other(text.lstrip("@")).handle
     text = rule.prep(text.lstrip("@"))
     if not text:
         raise HandleError("handle", "The handle is empty.")
@@ -407,6 +457,28 @@ def parse_url(url: str) -> ParsedAccount:
     return ParsedAccount(platform, handle, rule.url(handle))
 
 
+_UNRESERVED_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _normal_segments(segs: Segments) -> Segments:
+    """Path segments as RFC 3986 §6.2.2 compares them: escapes of unreserved characters
+    decoded, '.' and '..' resolved (so one page has one spelling)."""
+
+    def decode(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if (char.isalnum() and char.isascii()) or char in "-._~" else m.group(0)
+
+    out: Segments = []
+    for seg in segs:
+        seg = _UNRESERVED_ESCAPE.sub(decode, seg)
+        if seg == "..":
+            if out:
+                out.pop()
+        elif seg != ".":
+            out.append(seg)
+    return out
+
+
 def _unknown_host(host: str, segs: Segments) -> ParsedAccount:
     """A link on no known platform's host: Mastodon if shaped /@user, else 'other'."""
     if segs and segs[0].startswith("@"):
@@ -417,10 +489,10 @@ def _unknown_host(host: str, segs: Segments) -> ParsedAccount:
             pass
         else:
             return ParsedAccount("mastodon", handle, _mastodon_url(handle))
-    address = "/".join([host, *segs])
+    address = "/".join([host.removeprefix("www."), *_normal_segments(segs)])
     if len(address) > MAX_HANDLE:
         raise HandleError("url", f"The address is too long (more than {MAX_HANDLE} characters).")
-    handle = normalise_handle("other", address)
+    handle = address.lower()
     return ParsedAccount("other", handle, f"https://{handle}")
 
 
@@ -438,7 +510,7 @@ def resolve(*, url: str | None, platform: str | None, handle: str | None) -> Par
     if url is not None:
         name = _platform(platform) if platform is not None else None
         parsed = parse_url(url)
-        if name is not None and name != parsed.platform:
+        if name is not None and name not in ("other", parsed.platform):
             raise HandleError(
                 "handle",
                 f"The link points to {_RULES[parsed.platform].label}, "
@@ -456,5 +528,7 @@ def resolve(*, url: str | None, platform: str | None, handle: str | None) -> Par
     if handle is None:
         raise HandleError("handle", "Give the handle for this platform.")
     name = _platform(platform)
+    if name == "other":
+        return _other(_clean("handle", handle, MAX_HANDLE).lstrip("@"))
     normalised = normalise_handle(name, handle)
     return ParsedAccount(name, normalised, _RULES[name].url(normalised))

@@ -120,7 +120,7 @@ URL_FORMS = [
     ("https://www.flickr.com/people/metpolice/", "flickr", "metpolice"),
     ("https://www.flickr.com/photos/12345678@N02/albums", "flickr", "12345678@n02"),
     # other
-    ("https://www.Example.police.uk/Contact/", "other", "www.example.police.uk/contact"),
+    ("https://www.Example.police.uk/Contact/", "other", "example.police.uk/contact"),
     ("example.org", "other", "example.org"),
     ("https://example.org/a?b=c#d", "other", "example.org/a"),
     ("https://medium.com/@Met.Police", "other", "medium.com/@met.police"),
@@ -140,7 +140,7 @@ def test_parse_url_forms(url: str, platform: str, handle: str) -> None:
     [
         ("https://x.com/StaffsPolDogs?s=20", "https://x.com/staffspoldogs"),
         ("https://mastodon.social/@MetPolice/1", "https://mastodon.social/@metpolice"),
-        ("https://www.Example.org/A/", "https://www.example.org/a"),
+        ("https://www.Example.org/A/", "https://example.org/a"),
         ("https://www.youtube.com/c/WestMids", "https://www.youtube.com/@westmids"),
     ],
 )
@@ -309,7 +309,7 @@ HANDLES = [
     ("snapchat", "MetPolice", "metpolice"),
     ("flickr", "12345678@N02", "12345678@n02"),
     ("other", "@Some-Thing/Here", "some-thing/here"),
-    ("other", "Example.org/Page?x=1", "example.org/page?x=1"),
+    ("other", "Example.org/Page?x=1", "example.org/page"),
 ]
 
 
