@@ -106,12 +106,29 @@ async def _visible(
     return found
 
 
+async def checklist(session: AsyncSession, request: Request) -> list[ChecklistItem]:
+    """The request's checklist as its kind defines it: every item of the kind, with what
+    was recorded against it (an item never recorded is not done). The kind's definition
+    decides what completion needs, never which rows happen to be stored."""
+    stored = {i.item: i for i in await repository.checklist_of(session, request.id)}
+    return [
+        stored.get(item.name)
+        or ChecklistItem(
+            request_id=request.id,
+            item=item.name,
+            required=item.required(request.details),
+            done=False,
+        )
+        for item in CHECKLISTS[request.kind]
+    ]
+
+
 async def _view(session: AsyncSession, request: Request, force: str) -> RequestView:
     return RequestView(
         request=request,
         force=force,
         decisions=await repository.decisions_of(session, request.id),
-        checklist=await repository.checklist_of(session, request.id),
+        checklist=await checklist(session, request),
     )
 
 
@@ -323,8 +340,8 @@ async def approve(
         session, principal, request_id, "approve", comment, if_match
     )
     await _claim(session, principal, request, move, comment)
-    checklist = {i.item: i for i in await repository.checklist_of(session, request.id)}
-    await effects.on_approve(session, principal, request, checklist)
+    items = {i.item: i for i in await _stored_checklist(session, request)}
+    await effects.on_approve(session, principal, request, items)
     if request.kind in COMPLETE_ON_APPROVAL:
         done = MOVES["complete"]
         await _claim(session, principal, request, done, "Applied on approval; nothing left to do.")
@@ -387,10 +404,13 @@ async def complete(
     )
     # Claimed first: the row lock then keeps checklist edits out until this commits.
     await _claim(session, principal, request, move, comment)
+    # The kind's definition says what is required (for the request's details); a stored
+    # row only says what was done.
+    done = {i.item for i in await repository.checklist_of(session, request.id) if i.done}
     missing = [
-        i.item
-        for i in await repository.checklist_of(session, request.id)
-        if i.required and not i.done
+        item.name
+        for item in CHECKLISTS[request.kind]
+        if item.required(request.details) and item.name not in done
     ]
     if missing:
         raise ChecklistIncomplete(
@@ -399,6 +419,17 @@ async def complete(
         )
     await effects.on_complete(session, principal, request)
     return await _view(session, request, force)
+
+
+async def _stored_checklist(session: AsyncSession, request: Request) -> list[ChecklistItem]:
+    """The kind's checklist with a stored row for every item (rows a request lacks are
+    added, not done), for moves that record against it."""
+    items = await checklist(session, request)
+    for item in items:
+        if item not in session:
+            session.add(item)
+    await session.flush()
+    return items
 
 
 MOVE_FUNCTIONS = {
@@ -435,7 +466,8 @@ async def set_checklist_item(
             f"{request.status}."
         )
     item = await repository.checklist_item(session, request.id, name)
-    assert item is not None
+    if item is None:  # a request recorded without its rows: the definition stands in
+        item = next(i for i in await _stored_checklist(session, request) if i.item == name)
     before = item.done
     item.done = body.done
     item.note = body.note
