@@ -82,19 +82,24 @@ def demo(
     """Embedded SQLite with demo data; prints a token for every role and serves on :8000."""
     from app import migrate
     from app.auth.tokens import mint_token
+    from app.config import demo_secret_file, new_demo_secret
     from app.demo import DEMO_CALLERS, load_demo
 
+    path = database.resolve()
     os.environ["REGISTRY_DEMO_MODE"] = "true"
-    os.environ["REGISTRY_DATABASE_URL"] = f"sqlite:///{database.resolve()}"
-    settings = _settings()
-    fresh = not (keep and database.exists())
+    os.environ["REGISTRY_DATABASE_URL"] = f"sqlite:///{path}"
+    fresh = not (keep and path.exists())
     if fresh:
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if fresh or not demo_secret_file(path).exists():
+        # A random secret per demo database: its tokens are good for it alone.
+        new_demo_secret(path)
+    settings = _settings()
     migrate.upgrade(settings.async_database_url)
     if fresh:
         asyncio.run(load_demo(settings))
-    typer.secho(f"Demo database: {database.resolve()}", fg=typer.colors.GREEN)
+    typer.secho(f"Demo database: {path}", fg=typer.colors.GREEN)
     typer.echo("Tokens (valid 12 hours), use as 'Authorization: Bearer <token>':\n")
     for caller in DEMO_CALLERS:
         token = mint_token(
@@ -118,12 +123,23 @@ def token(
     force: Annotated[str | None, typer.Option(help="Force code (not for national roles).")] = None,
     ttl: Annotated[int, typer.Option(min=1, max=7 * 24 * 3600, help="Lifetime in seconds.")] = 3600,
     name: Annotated[str | None, typer.Option(help="Display name claim.")] = None,
+    demo_database: Annotated[
+        Path,
+        typer.Option(help="Without REGISTRY_JWT_SECRET: sign for this demo database."),
+    ] = Path("registry-demo.db"),
 ) -> None:
-    """Mint a development token (HS256 mode only)."""
+    """Mint a development token (HS256 mode only): signed with REGISTRY_JWT_SECRET, or,
+    when that is not set, for the demo database `registry demo` made here."""
     from app.auth.tokens import mint_token
-    from app.config import ConfigError
+    from app.config import ConfigError, demo_secret_file
 
     settings = _settings()
+    demo = demo_database.resolve()
+    if not (settings.demo_mode or settings.jwt_secret) and demo_secret_file(demo).exists():
+        settings = settings.model_copy(
+            update={"demo_mode": True, "database_url": f"sqlite:///{demo}"}
+        )
+        typer.echo(f"Signed for the demo database {demo}.", err=True)
     try:
         settings.check_secret()
         typer.echo(mint_token(settings, sub=sub, roles=role, force=force, ttl=ttl, name=name))

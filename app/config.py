@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# Secrets that must never protect a real deployment.
-WEAK_SECRETS = {"", "secret", "changeme", "change-me", "registry", "password", "dev", "test"}
-DEMO_SECRET = "demo-only-secret-not-for-production-use-0000"
+# Secrets that must never protect a real deployment (the last one was published as the
+# demo's built-in secret by earlier versions).
+WEAK_SECRETS = {
+    "", "secret", "changeme", "change-me", "registry", "password", "dev", "test",
+    "demo-only-secret-not-for-production-use-0000",
+}  # fmt: skip
 MIN_SECRET_LENGTH = 32
+# The demo's signing secret lives beside its SQLite file, made by `registry demo`.
+DEMO_SECRET_SUFFIX = ".secret"
 
 
 class Settings(BaseSettings):
@@ -44,7 +52,8 @@ class Settings(BaseSettings):
     # else the PostgreSQL database; SQLite (one process) counts in memory.
     redis_url: str | None = None
     redis_prefix: str = Field(default="registry:", max_length=100)
-    # Demo mode allows the built-in secret; never set it in production.
+    # Demo mode: tokens signed with the demo database's own random secret (kept beside
+    # its SQLite file); refused on any other database.
     demo_mode: bool = False
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
@@ -123,18 +132,45 @@ class Settings(BaseSettings):
                 return url if driver is None else driver + url[len(prefix) :]
         raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}")
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, None for PostgreSQL or an in-memory database."""
+        url = self.async_database_url
+        prefix = "sqlite+aiosqlite:///"
+        if not url.startswith(prefix):
+            return None
+        path = url[len(prefix) :].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+    def demo_secret(self) -> str:
+        """The demo database's signing secret. Demo mode runs only on the SQLite file
+        `registry demo` made (the one with a secret beside it): never on PostgreSQL, never
+        on another database, so a demo token can never reach production data."""
+        path = self.sqlite_path
+        if path is None:
+            raise ConfigError(
+                "REGISTRY_DEMO_MODE runs only on the SQLite database `registry demo` makes; "
+                "unset it (and set REGISTRY_JWT_SECRET) to serve any other database."
+            )
+        secret_file = demo_secret_file(path)
+        try:
+            secret = secret_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            raise ConfigError(
+                f"REGISTRY_DEMO_MODE: {path} is not a demo database (no {secret_file.name} "
+                "beside it); make one with `registry demo`."
+            ) from None
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"REGISTRY_DEMO_MODE: {secret_file} does not hold a demo secret.")
+        return secret
+
     def check_secret(self) -> None:
         """Refuse to run with a secret an attacker could guess."""
+        if self.demo_mode:
+            self.demo_secret()
+            return
         if self.auth_mode != "hs256":
             return
-        if self.demo_mode and self.jwt_secret in ("", DEMO_SECRET):
-            return
-        if self.jwt_secret == DEMO_SECRET:
-            raise ConfigError(
-                "REGISTRY_JWT_SECRET is the demo secret; set a random secret of at least "
-                f"{MIN_SECRET_LENGTH} characters (e.g. `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))'`)."
-            )
         if self.jwt_secret.lower() in WEAK_SECRETS or len(self.jwt_secret) < MIN_SECRET_LENGTH:
             raise ConfigError(
                 "REGISTRY_JWT_SECRET is missing or weak: it must be at least "
@@ -144,13 +180,26 @@ class Settings(BaseSettings):
 
     @property
     def effective_jwt_secret(self) -> str:
-        if self.demo_mode and not self.jwt_secret:
-            return DEMO_SECRET
-        return self.jwt_secret
+        return self.demo_secret() if self.demo_mode else self.jwt_secret
 
 
 class ConfigError(RuntimeError):
     pass
+
+
+def demo_secret_file(database: Path) -> Path:
+    return database.with_name(database.name + DEMO_SECRET_SUFFIX)
+
+
+def new_demo_secret(database: Path) -> str:
+    """A fresh random secret for a new demo database, readable by its owner only."""
+    secret_file = demo_secret_file(database)
+    secret_file.unlink(missing_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secret + "\n")
+    return secret
 
 
 @lru_cache

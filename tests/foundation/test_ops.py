@@ -76,12 +76,16 @@ def test_weak_or_default_secret_refuses_to_start(secret):
         create_app(Settings(jwt_secret=secret))
 
 
-def test_demo_secret_is_refused_outside_demo_mode():
-    from app.config import DEMO_SECRET
+def test_demo_mode_needs_a_demo_database(tmp_path):
+    from app.config import new_demo_secret
 
-    with pytest.raises(ConfigError, match="demo"):
-        Settings(jwt_secret=DEMO_SECRET).check_secret()
-    Settings(jwt_secret="", demo_mode=True).check_secret()
+    database = tmp_path / "demo.db"
+    demo = Settings(database_url=f"sqlite:///{database}", demo_mode=True)
+    with pytest.raises(ConfigError, match="REGISTRY_DEMO_MODE"):
+        demo.check_secret()
+    secret = new_demo_secret(database)
+    demo.check_secret()
+    assert demo.effective_jwt_secret == secret
 
 
 @pytest.mark.parametrize(
