@@ -406,6 +406,8 @@ def normalise_handle(platform: str, handle: str) -> str:
 def canonical_url(platform: str, handle: str) -> str:
     """The canonical https URL of the account ("" for an 'other' handle that is not a link)."""
     name = _platform(platform)
+    if name == "other":
+        return resolve(url=None, platform=name, handle=handle).url
     return _RULES[name].url(normalise_handle(name, handle))
 
 
@@ -489,7 +491,9 @@ def _unknown_host(host: str, segs: Segments) -> ParsedAccount:
             pass
         else:
             return ParsedAccount("mastodon", handle, _mastodon_url(handle))
-    address = "/".join([host.removeprefix("www."), *_normal_segments(segs)])
+    while host.startswith("www.") and _DOMAIN_RE.fullmatch(host[4:]):
+        host = host[4:]
+    address = "/".join([host, *_normal_segments(segs)])
     if len(address) > MAX_HANDLE:
         raise HandleError("url", f"The address is too long (more than {MAX_HANDLE} characters).")
     handle = address.lower()
