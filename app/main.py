@@ -24,6 +24,7 @@ from app.forces.router import router as forces_router
 from app.guidelines.router import router as guidelines_router
 from app.holds.router import router as holds_router
 from app.imports.router import router as imports_router
+from app.lookalikes.router import router as lookalikes_router
 from app.me.router import router as me_router
 from app.migrate import head_revision
 from app.objectives.router import router as objectives_router
@@ -57,6 +58,7 @@ DOMAIN_ROUTERS = (
     people_router,
     objectives_router,
     accounts_router,
+    lookalikes_router,
     holds_router,
     guidelines_router,
     activity_router,

@@ -481,6 +481,30 @@ def _normal_segments(segs: Segments) -> Segments:
     return out
 
 
+def suspect_handle(url: str) -> tuple[str, str] | None:
+    """(platform, handle as written) for a link on a platform's own host whose first path
+    segment is a handle with non-ASCII characters, which no platform rule allows (so
+    `parse_url` refuses it) but which a look-alike may use (a Cyrillic U+0430 for a Latin `a`);
+    None for anything else."""
+    text = url.strip()
+    if len(text) > MAX_URL or not text.isprintable():
+        return None
+    if not text.lower().startswith(("http://", "https://")):
+        text = "https://" + text.removeprefix("//")
+    try:
+        parts = urlsplit(text)
+        platform = _host_platform(parts.netloc.lower().removesuffix("."))
+    except (ValueError, HandleError):
+        return None
+    if platform is None or platform == "other":
+        return None
+    segs = [seg for seg in unquote(parts.path).split("/") if seg]
+    handle = segs[0].lstrip("@") if segs else ""
+    if not handle or len(handle) > MAX_HANDLE or handle.isascii() or not handle.isprintable():
+        return None
+    return platform, handle
+
+
 def _unknown_host(host: str, segs: Segments) -> ParsedAccount:
     """A link on no known platform's host: Mastodon if shaped /@user, else 'other'."""
     if segs and segs[0].startswith("@"):

@@ -172,5 +172,10 @@ async def reasons(
                 )
             if "unsanctioned" in flags:
                 why["unsanctioned"] = "An unofficial account that is active without sanction."
+            if "imitates_official" in flags:
+                why["imitates_official"] = (
+                    "Its handle has the look-alike skeleton of an active official or corporate "
+                    "account's handle (see its look-alikes)."
+                )
             out[row.id] = why
     return out

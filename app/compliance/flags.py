@@ -29,6 +29,9 @@ Boundaries (all against the `now` given, dates against `now.date()`):
 - no_strategy_link: corporate or official, active, no active objective linked.
 - review_overdue: a live account whose `review_due_on` is before today.
 - unsanctioned: unofficial and active.
+- imitates_official: a live unofficial account whose handle is the `same` as an active
+  official or corporate account's by app.lookalikes.skeleton (equal look-alike keys, or
+  one's stem the other's key: confusable characters, separators, digits added/removed).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from app.guidelines.rules import (
     is_current,
     satisfying_versions,
 )
+from app.lookalikes.skeleton import MIN_STEM
 from app.models import Account, AccountObjective, ActivityPeriod, Custodianship, Force, Objective
 from app.models import Person as PersonModel
 from app.models.base import UTCDateTime
@@ -260,6 +264,37 @@ def _unsanctioned(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     return sa.and_(a.c.classification == "unofficial", a.c.status == "active")
 
 
+def _imitator(a: Any) -> sa.ColumnElement[bool]:
+    return sa.and_(a.c.classification == "unofficial", _live(a), a.c.lookalike_key != "")
+
+
+def _public_account(o: Any) -> list[sa.ColumnElement[bool]]:
+    return [o.c.status == "active", o.c.classification.in_(("corporate", "official"))]
+
+
+def _imitates_official(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
+    official = ACCOUNTS.alias()
+    same_form = sa.or_(*(sa.and_(*condition) for condition in _same_forms(a, official)))
+    found = sa.select(sa.literal(1)).where(*_public_account(official), same_form).correlate(a)
+    return sa.and_(_imitator(a), found.exists())
+
+
+def _same_forms(a: Any, official: Any) -> list[list[sa.ColumnElement[bool]]]:
+    """skeleton.same in SQL, one condition per way: equal keys, the imitator's stem is
+    the official key (digits added), the imitator's key is the official stem (removed)."""
+    return [
+        [official.c.lookalike_key == a.c.lookalike_key],
+        [
+            sa.func.length(a.c.lookalike_stem) >= MIN_STEM,
+            official.c.lookalike_key == a.c.lookalike_stem,
+        ],
+        [
+            sa.func.length(a.c.lookalike_key) >= MIN_STEM,
+            official.c.lookalike_stem == a.c.lookalike_key,
+        ],
+    ]
+
+
 _PER_ROW: dict[str, Callable[[Any, FlagTime], sa.ColumnElement[bool]]] = {
     "dormant": _dormant,
     "broadcast_only": _broadcast_only,
@@ -269,6 +304,7 @@ _PER_ROW: dict[str, Callable[[Any, FlagTime], sa.ColumnElement[bool]]] = {
     "no_strategy_link": _no_strategy_link,
     "review_overdue": _review_overdue,
     "unsanctioned": _unsanctioned,
+    "imitates_official": _imitates_official,
 }
 assert tuple(_PER_ROW) == FLAGS
 
@@ -464,6 +500,24 @@ def _no_strategy_link_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     )
 
 
+def _imitates_official_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
+    # One join per way (an OR in a join condition defeats the indexes).
+    sides = []
+    for way in range(3):
+        imitator, official = ACCOUNTS.alias(), ACCOUNTS.alias()
+        sides.append(
+            sa.select(imitator.c.id)
+            .join(official, sa.and_(*_same_forms(imitator, official)[way]))
+            .where(
+                _imitator(imitator),
+                *_public_account(official),
+                *_of_forces(imitator.c.force_id, t),
+            )
+        )
+    ids = sa.union_all(*sides).subquery()
+    return sa.and_(_imitator(a), a.c.id.in_(sa.select(ids.c.id).correlate(None)))
+
+
 _PER_SET: dict[str, Callable[[Any, FlagTime], sa.ColumnElement[bool]]] = {
     "dormant": _dormant_set,
     "broadcast_only": _broadcast_only_set,
@@ -473,6 +527,7 @@ _PER_SET: dict[str, Callable[[Any, FlagTime], sa.ColumnElement[bool]]] = {
     "no_strategy_link": _no_strategy_link_set,
     "review_overdue": _review_overdue,
     "unsanctioned": _unsanctioned,
+    "imitates_official": _imitates_official_set,
 }
 assert tuple(_PER_SET) == FLAGS
 

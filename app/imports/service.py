@@ -24,6 +24,7 @@ from app.auth.principal import Principal
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.imports.parsing import Errors, Row, parse
 from app.imports.schemas import ImportResult
+from app.lookalikes import skeleton
 from app.models import Account, AccountObjective, Custodianship, Force, Objective, Person, Unit
 from app.models.enums import RELEASED_STATUSES
 
@@ -216,7 +217,9 @@ async def _write(
         accounts.append(
             {"id": account_id, "force_id": force_id, "platform_account_id": None,
              "last_post_at": None, "legal_hold": False, "version": 1,
-             "created_at": now, "updated_at": now, **fields}
+             "created_at": now, "updated_at": now,
+             "lookalike_key": skeleton.key(row.handle),
+             "lookalike_stem": skeleton.stem(row.handle), **fields}
         )  # fmt: skip
         if owner_id is not None:
             custodians.append(

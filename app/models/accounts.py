@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from app.lookalikes import skeleton
 from app.models.base import Base, IdMixin, TimestampMixin, VersionMixin, enum_check, utcnow
 from app.models.enums import (
     ACCOUNT_STATUSES,
@@ -18,6 +19,8 @@ from app.models.enums import (
 )
 
 _LIVE = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in RELEASED_STATUSES))
+# The accounts the public may see (and so the only ones a look-alike can resemble).
+PUBLIC_WHERE = "status = 'active' AND classification IN ('corporate', 'official')"
 
 
 class Account(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -36,6 +39,18 @@ class Account(IdMixin, TimestampMixin, VersionMixin, Base):
         sa.Index("ix_accounts_platform_handle", "platform", "handle"),
         sa.Index("ix_accounts_force_id_id", "force_id", "id"),
         sa.Index("ix_accounts_force_id_status", "force_id", "status"),
+        # Look-alike look-ups: equal keys/stems (both databases), similar keys by trigrams
+        # (PostgreSQL's pg_trgm; a partial b-tree on SQLite) over the public accounts.
+        sa.Index("ix_accounts_lookalike_key", "lookalike_key"),
+        sa.Index("ix_accounts_lookalike_stem", "lookalike_stem"),
+        sa.Index(
+            "ix_accounts_lookalike_key_trgm",
+            "lookalike_key",
+            postgresql_using="gin",
+            postgresql_ops={"lookalike_key": "gin_trgm_ops"},
+            postgresql_where=sa.text(PUBLIC_WHERE),
+            sqlite_where=sa.text(PUBLIC_WHERE),  # a plain partial index there
+        ),
         enum_check("platform", PLATFORMS),
         enum_check("classification", CLASSIFICATIONS),
         enum_check("status", ACCOUNT_STATUSES),
@@ -57,6 +72,15 @@ class Account(IdMixin, TimestampMixin, VersionMixin, Base):
     last_post_at: Mapped[datetime | None]
     # True while any hold is unreleased; kept in step by the holds service.
     legal_hold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The handle's look-alike key and stem (app.lookalikes.skeleton), kept in step with
+    # `handle` on every write: precomputed so that look-alike look-ups are indexed.
+    lookalike_key: Mapped[str] = mapped_column(sa.String(400), default="", server_default="")
+    lookalike_stem: Mapped[str] = mapped_column(sa.String(400), default="", server_default="")
+
+    @validates("handle")
+    def _keep_lookalike_forms(self, _name: str, handle: str) -> str:
+        self.lookalike_key, self.lookalike_stem = skeleton.key(handle), skeleton.stem(handle)
+        return handle
 
 
 class AccountObjective(Base):

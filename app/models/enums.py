@@ -23,7 +23,7 @@ DECOMMISSION_REASONS = (
 )  # fmt: skip
 FLAGS = (
     "dormant", "broadcast_only", "repost_heavy", "orphaned", "guidelines_outstanding",
-    "no_strategy_link", "review_overdue", "unsanctioned",
+    "no_strategy_link", "review_overdue", "unsanctioned", "imitates_official",
 )  # fmt: skip
 ROLES = ("staff", "comms_admin", "psd", "collector", "auditor", "admin")
 NATIONAL_ROLES = ("auditor", "admin")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 
@@ -9,8 +11,9 @@ class PublicForce(BaseModel):
 
 
 class Verification(BaseModel):
-    """`{"verified": false}`, or the account's public details when it is an active
-    corporate or official account."""
+    """The account's public details when it is an active corporate or official account;
+    else `verified: false` with `resembles`: up to three such accounts the handle
+    imitates (none: an empty list)."""
 
     verified: bool
     force: PublicForce | None = None
@@ -18,6 +21,21 @@ class Verification(BaseModel):
     handle: str | None = None
     display_name: str | None = None
     classification: str | None = None
+    url: str | None = None
+    resembles: list[Resemblance] | None = None
+
+
+class Resemblance(BaseModel):
+    """An active official or corporate account that a handle imitates, and by which rule:
+    `confusable` (the same skeleton: look-alike characters, separators or digits),
+    `similar` (a small edit distance) or `force_name` (the force's name in the handle)."""
+
+    force: PublicForce
+    platform: str
+    handle: str
+    display_name: str
+    url: str
+    match: Literal["confusable", "similar", "force_name"]
 
 
 class PublicAccount(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import handles
 from app.db import Database
 from app.errors import NotFound, ValidationFailed
+from app.lookalikes import service as lookalikes
 from app.public import repository
 from app.public.schemas import PublicAccount, PublicForce, Verification
 
@@ -18,16 +19,23 @@ class ForceNotFound(NotFound):
 
 
 async def verify(db: Database, url: str) -> Verification:
-    """Verified only for an active corporate or official account; nothing else leaks."""
+    """Verified only for an active corporate or official account; else the public
+    accounts the handle imitates. Nothing about any other account leaks."""
     try:
         parsed = handles.parse_url(url)
     except handles.HandleError as err:
-        raise ValidationFailed(
-            err.message, errors=[{"loc": ["query", "url"], "msg": err.message}]
-        ) from None
+        suspect = handles.suspect_handle(url)  # a look-alike no platform allows
+        if suspect is None:
+            raise ValidationFailed(
+                err.message, errors=[{"loc": ["query", "url"], "msg": err.message}]
+            ) from None
+        found = await lookalikes.resembles(db, suspect[0], [suspect[1]])
+        return Verification(verified=False, resembles=found)
     row = await repository.verified(db, parsed.platform, parsed.handle)
     if row is None:
-        return Verification(verified=False)
+        written = lookalikes.spellings(url, parsed.handle)
+        found = await lookalikes.resembles(db, parsed.platform, written)
+        return Verification(verified=False, resembles=found)
     return Verification(
         verified=True,
         force=PublicForce(code=row["force_code"], name=row["force_name"]),
@@ -35,6 +43,7 @@ async def verify(db: Database, url: str) -> Verification:
         handle=row["handle"],
         display_name=row["display_name"],
         classification=row["classification"],
+        url=row["url"],
     )
 
 

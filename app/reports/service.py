@@ -123,6 +123,7 @@ _WHY = {
     "no_strategy_link": "It is linked to no active strategy objective.",
     "review_overdue": "Its review is overdue.",
     "unsanctioned": "An unofficial account that is active.",
+    "imitates_official": "An unofficial account whose handle looks like an official one's.",
 }
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.accounts.handles import canonical_url
+from app.lookalikes import skeleton
 from app.seed.data import (
     COLLECTOR,
     FIRST,
@@ -257,7 +258,8 @@ class World:
         s.add("accounts", account_id, f.id, platform, handle, canonical_url(platform, handle),
               str(rng.getrandbits(50)) if rng.random() < 0.5 else None, display, classification,
               status, anonymous, unit_id, self.p_id[owner] if owner is not None else None,
-              review, last_post, hold, 1, at, changed or at)  # fmt: skip
+              review, last_post, hold, 1, at, changed or at,
+              skeleton.key(handle), skeleton.stem(handle))  # fmt: skip
         initial = "pending_approval" if status in ("pending_approval", "rejected") else "active"
         created = {"platform": platform, "handle": handle, "classification": classification,
                    "status": initial}  # fmt: skip

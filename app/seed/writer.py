@@ -32,7 +32,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts": ("id", "force_id", "platform", "handle", "url", "platform_account_id",
                  "display_name", "classification", "status", "is_anonymous", "unit_id",
                  "owner_id", "review_due_on", "last_post_at", "legal_hold", "version",
-                 "created_at", "updated_at"),
+                 "created_at", "updated_at", "lookalike_key", "lookalike_stem"),
     "requests": ("id", "force_id", "kind", "account_id", "reason", "details", "status",
                  "requested_by", "requested_by_name", "requested_by_person_id", "version",
                  "created_at", "updated_at"),

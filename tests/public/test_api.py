@@ -35,6 +35,7 @@ async def test_verify_an_active_official_account(client, session, staffs):
         "handle": "staffspoldogs",
         "display_name": "Staffs Dogs",
         "classification": "official",
+        "url": "https://x.com/staffspoldogs",
     }
 
 
@@ -56,12 +57,12 @@ async def test_nothing_leaks_about_unofficial_or_inactive_accounts(
     )
     r = await client.get(f"{API}/verify", params={"url": "https://twitter.com/hidden"})
     assert r.status_code == 200
-    assert r.json() == {"verified": False}
+    assert r.json() == {"verified": False, "resembles": []}
 
 
 async def test_unknown_account_is_not_verified_and_a_bad_link_is_422(client, staffs):
     r = await client.get(f"{API}/verify", params={"url": "https://x.com/nobody"})
-    assert r.json() == {"verified": False}
+    assert r.json() == {"verified": False, "resembles": []}
     r = await client.get(f"{API}/verify", params={"url": "https://x.com/home"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["query", "url"]

@@ -82,7 +82,7 @@ PLATFORMS = (
 )
 FLAGS = (
     "dormant broadcast_only repost_heavy orphaned guidelines_outstanding no_strategy_link "
-    "review_overdue unsanctioned"
+    "review_overdue unsanctioned imitates_official"
 )
 
 

@@ -54,6 +54,15 @@ async def _world(session):
         reposts = await make_account(session, force, owner=signed, status="suspended")
         await make_activity(session, reposts, start, TODAY, reposts=9, replies=1)
         await make_account(session, force, owner=leaver, classification="unofficial")
+        # An unofficial account with the official handle's skeleton (imitates_official).
+        await make_account(
+            session, force, owner=signed, platform="instagram", classification="unofficial",
+            handle=f"{force.code}_police", last_post_at=T,
+        )  # fmt: skip
+        await make_account(
+            session, force, owner=signed, objectives=linked, handle=f"{force.code}police",
+            last_post_at=T, classification="corporate",
+        )  # fmt: skip
         await make_account(session, force, owner=unsigned, objectives=linked, last_post_at=T)
         await make_account(
             session, force, owner=signed, editors=(unsigned,), review_due_on=TODAY - timedelta(1)

@@ -115,6 +115,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/reports/summary"):                         "D  A  A  D  A  A",
     ("GET",    f"{V}/reports/compliance"):                      "D  A  A  D  A  A",
     ("POST",   f"{V}/imports/accounts"):                        "D  A  D  D  D  A",
+    # Look-alikes: any reader for an account in scope; reported links: oversight.
+    ("GET",    f"{V}/accounts/{{account_id}}/lookalikes"):      "A  A  A  A  A  A",
+    ("POST",   f"{V}/lookalikes/check"):                        "D  A  A  D  A  A",
     ("GET",    f"{V}/public/verify"):                           PUBLIC,
     ("GET",    f"{V}/public/accounts"):                         PUBLIC,
 }
@@ -192,6 +195,7 @@ CALLS: dict[tuple[str, str], Call] = {
             "owner_id": "{person_id}",
         }
     ),
+    ("POST", f"{V}/lookalikes/check"): Call(json={"urls": ["https://x.com/matrix{n}"]}),
     ("PATCH", f"{V}/accounts/{{account_id}}"): Call(
         json={"display_name": "Edited {n}"}, headers=ANY_VERSION
     ),
