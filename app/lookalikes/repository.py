@@ -101,7 +101,7 @@ async def candidates(
     keys = [f.key for f in spellings] or [""]
     stems = [f.stem if len(f.stem) >= skeleton.MIN_STEM else "" for f in spellings] or [""]
     long_keys = [k if len(k) >= skeleton.MIN_STEM else "" for k in keys]
-    never = "\x00"  # never a stored key or stem: no equality branch
+    never = "-"  # never a stored key or stem (they are letters and digits only)
     params: dict[str, Any] = {
         "key1": keys[0],
         "key2": keys[-1],
