@@ -30,38 +30,37 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _serve(host: str, port: int, workers: int) -> None:
-    import uvicorn
-
+def _serve(host: str, port: int, workers: int | None) -> None:
     from app.config import ConfigError
+    from app.ops import server
 
     settings = _settings()
     try:
         settings.check_secret()
     except ConfigError as exc:
         _fail(f"Refusing to start: {exc}")
+    if not settings.demo_mode and not settings.database_named:
+        _fail(
+            "Refusing to start: REGISTRY_DATABASE_URL is not set. Name the database "
+            "(postgresql://… in production, or sqlite:///path/file.db for one process); "
+            "`registry demo` runs the embedded demo."
+        )
+    workers = workers or settings.workers
     if workers > 1 and settings.is_sqlite:
         _fail(
             "Refusing to start: SQLite serves one process (--workers 1); run several "
             "workers on PostgreSQL, where they share the rate limit and the data."
         )
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-    )
+    server.run(settings, host, port, workers)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default REGISTRY_WORKERS, 1).")
+    ] = None,
 ) -> None:
     """Serve the API (production entry point; run `registry db upgrade` first)."""
     _serve(host, port, workers)
@@ -152,8 +151,11 @@ def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default head)."""
     from app import migrate
 
-    migrate.upgrade(_settings().async_database_url, revision)
-    typer.echo(f"database at {revision}")
+    before, after = migrate.upgrade(_settings().async_database_url, revision)
+    if before == after:
+        typer.echo(f"database already at {after}")
+    else:
+        typer.echo(f"database migrated from {before or 'empty'} to {after}")
 
 
 @db_app.command("downgrade")
@@ -161,8 +163,8 @@ def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (`base` empties the schema)."""
     from app import migrate
 
-    migrate.downgrade(_settings().async_database_url, revision)
-    typer.echo(f"database at {revision}")
+    before, after = migrate.downgrade(_settings().async_database_url, revision)
+    typer.echo(f"database at {after or 'base'} (was {before or 'empty'})")
 
 
 @db_app.command("current")

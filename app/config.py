@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     # PostgreSQL: the national summary runs as this many concurrent statements (forces
     # split between them, one shared snapshot); about the database server's cores.
     report_parallelism: int = Field(default=2, ge=1, le=16)
+    # Deploys: seconds `registry serve` lets in-flight requests finish after SIGTERM
+    # before it cancels them and exits; seconds a client may take to send its request
+    # headers, and its whole body, before it is answered 408 and disconnected.
+    shutdown_timeout: float = Field(default=20, gt=0, le=600)
+    header_timeout: float = Field(default=10, gt=0, le=300)
+    body_timeout: float = Field(default=60, gt=0, le=3600)
+    workers: int = Field(default=1, ge=1, le=64)
+    # /metrics: served on the API port unless metrics_port is set (then only there), and
+    # answered only to `Authorization: Bearer <metrics_token>` when a token is set.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_token: str | None = Field(default=None, min_length=16, max_length=256)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -111,6 +122,21 @@ class Settings(BaseSettings):
         """Every accepted audience, in the order given (the first is the one minted)."""
         found = tuple(a.strip() for a in self.jwt_audience.split(",") if a.strip())
         return found or ("registry",)
+
+    @property
+    def database_named(self) -> bool:
+        """Whether the database was chosen (REGISTRY_DATABASE_URL) rather than defaulted."""
+        return "database_url" in self.model_fields_set
+
+    @property
+    def database_shown(self) -> str:
+        """The database URL for logs: its password replaced by ***."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except Exception:  # an unparsable URL is refused elsewhere; never log it whole
+            return self.database_url.split("://", 1)[0] + "://…"
 
     @property
     def is_sqlite(self) -> bool:

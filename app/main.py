@@ -122,5 +122,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestMiddleware)
+    app.add_middleware(RequestMiddleware, body_timeout=settings.body_timeout)
     return app

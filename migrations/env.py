@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import get_settings
+from app.migrate import take_migration_lock
 from app.models import Base
 
 target_metadata = Base.metadata
@@ -21,6 +22,7 @@ def _configure(connection: object) -> None:
 
 
 def run_sync(connection: object) -> None:
+    take_migration_lock(connection)  # type: ignore[arg-type]
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()

@@ -50,3 +50,5 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every URL it calls, query strings included (personal data): keep quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic announces each plugin it loads whenever its scripts are read (start-up).
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -56,8 +57,11 @@ def _refuse_request_line_or_headers(scope: Scope) -> dict[str, Any] | None:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float = 60.0) -> None:
         self.app = app
+        # Seconds from the first read of the body to its last byte: a client trickling
+        # a body holds a connection and a request slot, and kept a shutdown waiting.
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,10 +97,29 @@ class RequestMiddleware:
                 await self._reject_too_large(send_wrapper, limit)
                 return
             received = 0
+            deadline: float | None = None
+            body_done = False
 
             async def receive_limited() -> Message:
-                nonlocal received
-                message = await receive()
+                nonlocal received, deadline, body_done
+                if body_done:
+                    # Past the body, receive() waits for the client to go away (streamed
+                    # responses listen for it): no deadline there.
+                    return await receive()
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.body_timeout
+                try:
+                    message = await asyncio.wait_for(receive(), max(deadline - now, 0.0))
+                except TimeoutError:
+                    # The rest of the body is not awaited: the connection is closed.
+                    raise HTTPException(
+                        408,
+                        f"The body did not arrive within {self.body_timeout:g} seconds.",
+                        headers={"Connection": "close"},
+                    ) from None
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    body_done = True
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > limit:

@@ -111,7 +111,8 @@ class Server:
         raise RuntimeError(f"server did not start:\n{self.output()}")
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()
 
     def json_lines(self) -> list[dict[str, Any]]:
