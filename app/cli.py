@@ -25,6 +25,11 @@ def _settings():  # type: ignore[no-untyped-def]
     return get_settings()
 
 
+def _batch_settings():  # type: ignore[no-untyped-def]
+    """For offline batch commands (seed, import): no per-statement time limit."""
+    return _settings().model_copy(update={"db_statement_timeout": 0})
+
+
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
@@ -233,7 +238,7 @@ def seed(
     from app.seed import seed as run_seed
 
     async def _seed() -> dict[str, object]:
-        db = Database(_settings())
+        db = Database(_batch_settings())
         try:
             return await run_seed(
                 db,
@@ -273,7 +278,7 @@ def import_accounts(
     from app.models import Force
 
     async def _import() -> int:
-        db = Database(_settings())
+        db = Database(_batch_settings())
         try:
             async with db.session() as session:
                 force_id = await session.scalar(sa.select(Force.id).where(Force.code == force))

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     demo_mode: bool = False
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # Seconds: to open a database connection; to wait for a pooled one; for one statement
+    # (PostgreSQL's statement_timeout, and the driver's own limit a little after it, so a
+    # hung server is given up on too). 0 = no statement limit (`registry seed` uses 0).
+    db_connect_timeout: float = Field(default=5, gt=0, le=300)
+    db_pool_timeout: float = Field(default=10, gt=0, le=300)
+    db_statement_timeout: float = Field(default=30, ge=0, le=3600)
     # PostgreSQL: the national summary runs as this many concurrent statements (forces
     # split between them, one shared snapshot); about the database server's cores.
     report_parallelism: int = Field(default=2, ge=1, le=16)

@@ -35,12 +35,36 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # The WAL file is cut back to this size after each checkpoint instead of keeping
+        # the largest size it ever reached.
+        cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        # A connection that found its file read-only (or gone) keeps that view until it
+        # is reopened: drop it, so writes work again as soon as the file is writable.
+        text = str(context.original_exception).lower()
+        if "readonly database" in text or "disk i/o error" in text or "unable to open" in text:
+            context.is_disconnect = True
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _server_settings(settings: Settings, application_name: str) -> dict[str, str]:
+    found = {"application_name": application_name}
+    if settings.db_statement_timeout:
+        found["statement_timeout"] = str(int(settings.db_statement_timeout * 1000))
+    return found
+
+
+def _command_timeout(settings: Settings) -> float | None:
+    # The driver's own limit, past the server's: a server that hangs (or a network that
+    # drops packets) cannot hold a request, though PostgreSQL cancels its statement first.
+    return settings.db_statement_timeout + 5 if settings.db_statement_timeout else None
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -49,18 +73,39 @@ def make_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_recycle=1800,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=False,
         # Errors and logs never carry bound values (personal data, tokens).
         hide_parameters=True,
-        connect_args={"server_settings": {"application_name": "registry"}},
+        connect_args={
+            "server_settings": _server_settings(settings, "registry"),
+            "timeout": settings.db_connect_timeout,
+            "command_timeout": _command_timeout(settings),
+        },
     )
+    _invalidate_on_disconnect(engine)
+    return engine
 
 
-# Losing the database on the direct read path answers 503, as through SQLAlchemy.
+def _invalidate_on_disconnect(engine: AsyncEngine) -> None:
+    # A connection that failed in a way that means "the server went away" is dropped
+    # from the pool instead of being handed to the next request.
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if not context.is_disconnect and unavailable(context.original_exception):
+            context.is_disconnect = True
+
+
+# Losing the database answers 503 (with Retry-After), on either path: the driver's own
+# connection errors, a server shutting down or out of resources (SQLSTATE classes 08
+# connection, 53 insufficient resources such as a full disk, 57 operator intervention
+# such as "terminating connection due to administrator command" or "the database system
+# is shutting down", 58 system error), socket errors and time-outs.
 _UNAVAILABLE = (
     OSError,
     asyncio.TimeoutError,
@@ -69,6 +114,43 @@ _UNAVAILABLE = (
     asyncpg.TooManyConnectionsError,
     asyncpg.CannotConnectNowError,
 )
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "disk i/o error",
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "unable to open database file",
+)
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    """Whether an error (or what caused it) means the database cannot be used now.
+
+    Statement time-outs (57014, query_canceled) count: the request is answered 503
+    rather than held. Constraint violations and bad SQL never do."""
+    seen = 0
+    while exc is not None and seen < 10:
+        seen += 1
+        if isinstance(exc, _UNAVAILABLE):
+            return True
+        sqlstate = getattr(exc, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or sqlstate == "25006"
+        ):  # 25006: a read-only transaction (a standby, or a primary made read-only)
+            return True
+        if type(exc).__module__.startswith("sqlite3") and type(exc).__name__ in (
+            "OperationalError",
+            "DatabaseError",
+        ):
+            text = str(exc).lower()
+            if any(marker in text for marker in _SQLITE_UNAVAILABLE):
+                return True
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        nested = getattr(exc, "orig", None)
+        exc = nested if isinstance(nested, BaseException) else (exc.__cause__ or exc.__context__)
+    return False
 
 
 async def _keep_session_state(_connection: Any) -> None:
@@ -155,26 +237,30 @@ class Database:
             if len(self._plans) >= 1024:
                 self._plans.clear()
             plan = self._plans[id(statement)] = _Plan(statement, self.engine.dialect)
-        pool = self._pool or await self._open_pool()
         try:
-            async with pool.acquire() as conn:
+            pool = self._pool or await self._open_pool()
+            async with pool.acquire(timeout=self.settings.db_pool_timeout) as conn:
                 rows: Sequence[Mapping[str, Any]] = await conn.fetch(
                     plan.sql, *plan.arguments(params)
                 )
                 return rows
-        except _UNAVAILABLE as exc:
-            raise OperationalError(plan.sql[:40], None, exc) from exc
+        except Exception as exc:
+            if unavailable(exc):
+                raise OperationalError(plan.sql[:40], None, exc) from exc
+            raise
 
     async def fetch_sql(self, sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
         """PostgreSQL only: the rows of one hand-written statement (`$n` parameters), run
         on its own outside any transaction on the direct path's pool."""
-        pool = self._pool or await self._open_pool()
         try:
-            async with pool.acquire() as conn:
+            pool = self._pool or await self._open_pool()
+            async with pool.acquire(timeout=self.settings.db_pool_timeout) as conn:
                 rows: Sequence[Mapping[str, Any]] = await conn.fetch(sql, *args)
                 return rows
-        except _UNAVAILABLE as exc:
-            raise OperationalError(sql[:40], None, exc) from exc
+        except Exception as exc:
+            if unavailable(exc):
+                raise OperationalError(sql[:40], None, exc) from exc
+            raise
 
     async def _open_pool(self) -> Any:
         async with self._pool_lock:
@@ -184,7 +270,9 @@ class Database:
                     dsn.render_as_string(hide_password=False),
                     min_size=1,
                     max_size=self.settings.db_pool_size,
-                    server_settings={"application_name": "registry-reads"},
+                    timeout=self.settings.db_connect_timeout,
+                    command_timeout=_command_timeout(self.settings),
+                    server_settings=_server_settings(self.settings, "registry-reads"),
                     # Nothing here changes session state (no SET, LISTEN, advisory lock or
                     # cursor), so a returned connection needs no RESET round trip.
                     reset=_keep_session_state,

@@ -180,6 +180,27 @@ def _allowed_methods(request: Any) -> str:
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 
+def unavailable_response(exc: BaseException) -> Any:
+    """503 for a database that cannot be used now: one log line naming the cause, no
+    traceback (a lost database fails every request, and the log must stay readable)."""
+    import logging
+
+    from app.context import request_id_var
+
+    cause: BaseException = exc
+    while getattr(cause, "orig", None) is not None or cause.__cause__ is not None:
+        cause = getattr(cause, "orig", None) or cause.__cause__  # type: ignore[assignment]
+    logging.getLogger("app.errors").warning(
+        "database unavailable: %s",
+        type(cause).__name__,
+        extra={"request_id": request_id_var.get(), "error": str(cause)[:200]},
+    )
+    locked = "locked" in str(cause).lower()
+    detail = "The database is busy; retry." if locked else "The database is unavailable; retry."
+    body = problem(503, "unavailable", "Service unavailable", detail)
+    return problem_response(503, body, {"Retry-After": "1" if locked else "5"})
+
+
 def install_handlers(app: Any) -> None:
     import logging
 
@@ -226,12 +247,14 @@ def install_handlers(app: Any) -> None:
         err = Conflict("The change conflicts with the current state of the registry.")
         return problem_response(409, err.to_problem())
 
-    async def operational(_request: Any, exc: OperationalError) -> Any:
-        log.error("database unavailable: %s", type(exc.orig).__name__)
-        body = problem(503, "unavailable", "Service unavailable", "The database is busy; retry.")
-        return problem_response(503, body, {"Retry-After": "1"})
+    async def operational(_request: Any, exc: Exception) -> Any:
+        return unavailable_response(exc)
 
     async def unexpected(request: Any, exc: Exception) -> Any:
+        from app.db import unavailable
+
+        if unavailable(exc):
+            return unavailable_response(exc)
         rid = request.scope.get("request_id") or request_id_var.get()
         log.error("unhandled error (request %s)", rid, exc_info=exc)
         body = problem(

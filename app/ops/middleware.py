@@ -128,7 +128,13 @@ class RequestMiddleware:
 
             try:
                 await self.app(scope, receive_limited, send_wrapper)
-            except Exception:
+            except Exception as exc:
+                from app.db import unavailable
+                from app.errors import unavailable_response
+
+                if unavailable(exc) and not started:
+                    await unavailable_response(exc)(scope, receive, send_wrapper)
+                    return
                 # Unexpected: log it with the request id, answer without internals.
                 log.exception("unhandled error", extra={"path": scope["path"]})
                 if started:

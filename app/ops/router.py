@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,33 +28,64 @@ async def healthz() -> JSONResponse:
 
 
 _VERSION = sa.text("SELECT version_num FROM alembic_version")
+_PG_STATE = sa.text(
+    "SELECT version_num, pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+    " FROM alembic_version"
+)
 # A load balancer's probe must get an answer, not wait on a database that hangs.
 READY_TIMEOUT = 2.0
 
 
-async def _revision(request: Request) -> str | None:
-    # Read straight from the version table: Alembic's migration context logs two lines
-    # each time it is made, and probes call this every few seconds.
-    async with request.app.state.db.engine.connect() as conn:
-        return (await conn.execute(_VERSION)).scalar()
+def _not_ready(detail: str) -> Response:
+    body = problem(503, "not-ready", "Not ready", detail)
+    return problem_response(503, body, headers={"Retry-After": "5"})
+
+
+async def _state(request: Request) -> tuple[str | None, bool]:
+    """The migration the database is at, and whether this service can write to it.
+    Read straight from the version table: Alembic's migration context logs two lines
+    each time it is made, and probes call this every few seconds."""
+    db = request.app.state.db
+    if db.is_sqlite:
+        path = db.engine.url.database
+        if path and path != ":memory:" and not _writable(Path(path)):
+            return None, True
+    async with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            row = (await conn.execute(_PG_STATE)).one()
+            return row[0], bool(row[1])
+        return (await conn.execute(_VERSION)).scalar(), False
+
+
+def _writable(path: Path) -> bool:
+    # SQLite writes the file and, beside it, its WAL and shared-memory files.
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _consume(task: asyncio.Future[object]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so it is not logged as never retrieved
 
 
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
     head = request.app.state.migration_head
+    probe = asyncio.ensure_future(_state(request))
+    # Not wait_for: cancelling a connection stuck on a hung server waits on the server
+    # too. The probe is cancelled and left to unwind on its own.
+    done, _ = await asyncio.wait({probe}, timeout=READY_TIMEOUT)
+    if not done:
+        probe.cancel()
+        probe.add_done_callback(_consume)
+        return _not_ready("The database did not answer within 2 seconds.")
     try:
-        current = await asyncio.wait_for(_revision(request), READY_TIMEOUT)
-    except Exception:  # any failure to reach the database in time means "not ready"
-        body = problem(503, "not-ready", "Not ready", "The database is not reachable.")
-        return problem_response(503, body, headers={"Retry-After": "5"})
+        current, read_only = probe.result()
+    except Exception:  # any failure to reach the database means "not ready"
+        return _not_ready("The database is not reachable.")
+    if read_only:
+        return _not_ready("The database cannot be written to (read-only).")
     if current != head:
-        body = problem(
-            503,
-            "not-ready",
-            "Not ready",
-            f"The database is at migration {current}, the service needs {head}.",
-        )
-        return problem_response(503, body)
+        return _not_ready(f"The database is at migration {current}, the service needs {head}.")
     return JSONResponse({"status": "ready", "migration": current})
 
 
