@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # its SQLite file); refused on any other database.
     demo_mode: bool = False
     db_pool_size: int = Field(default=10, ge=1)
+    # A PostgreSQL streaming replica for reads (see app/replica.py): reads go to the
+    # primary while it lags more than read_max_lag seconds or cannot be reached, and for
+    # read_your_writes seconds after a caller's own write.
+    read_database_url: str | None = None
+    read_max_lag: float = Field(default=5, ge=0, le=3600)
+    read_your_writes: float = Field(default=10, ge=0, le=3600)
     db_max_overflow: int = Field(default=10, ge=0)
     # Seconds: to open a database connection; to wait for a pooled one; for one statement
     # (PostgreSQL's statement_timeout, and the driver's own limit a little after it, so a
@@ -163,6 +169,12 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return url if driver is None else driver + url[len(prefix) :]
         raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}")
+
+    def for_replica(self) -> Settings:
+        """These settings with the read replica as the database."""
+        if not self.read_database_url:
+            raise ValueError("no read replica is set")
+        return self.model_copy(update={"database_url": self.read_database_url})
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -199,6 +199,18 @@ class _Plan:
         return out
 
 
+class _ReadSession(sa.orm.Session):
+    """A read-only request's session where a replica is set: the replica's connection or
+    the primary's, chosen when its first statement runs."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+        db: Database = self.info["database"]
+        if db.reads_from_replica():
+            assert db.replica is not None
+            return db.replica.engine.sync_engine
+        return db.engine.sync_engine
+
+
 class Database:
     def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
@@ -214,8 +226,46 @@ class Database:
         self._pool: Any = None
         self._pool_lock = asyncio.Lock()
 
+        from app.replica import RecentWriters, ReplicaState
+
+        self.replica: ReplicaState | None = None
+        self.writers: RecentWriters | None = None
+        self._replica_pool: Any = None
+        if settings.read_database_url and not self.is_sqlite:
+            replica_settings = settings.for_replica()
+            replica_engine = make_engine(replica_settings)
+            self.replica = ReplicaState(replica_engine, settings.read_max_lag)
+            # Reads pick their database at their first statement, not when the session
+            # is made: a request's session can be made before its caller is known.
+            self.reader = async_sessionmaker(
+                expire_on_commit=False,
+                autoflush=False,
+                sync_session_class=_ReadSession,
+                info={"database": self},
+            )
+            self.writers = RecentWriters(
+                settings.read_your_writes, settings.redis_url, settings.redis_prefix
+            )
+
+    def reads_from_replica(self) -> bool:
+        """Whether this request's reads outside a write go to the replica now."""
+        from app.replica import primary_reads_var
+
+        return self.replica is not None and not primary_reads_var.get() and self.replica.usable
+
     def session(self, *, write: bool = True) -> AsyncSession:
         return (self.writer if write else self.reader)()
+
+    async def note_write(self) -> None:
+        """The caller of this request has committed a write: their next reads see it."""
+        from app.replica import caller_var
+
+        caller = caller_var.get()
+        if self.writers is not None and caller is not None:
+            await self.writers.note(caller)
+
+    async def must_read_primary(self, caller: str) -> bool:
+        return self.writers is not None and await self.writers.wrote_recently(caller)
 
     async def fetch(
         self, statement: sa.Select[Any], params: Mapping[str, Any]
@@ -238,7 +288,10 @@ class Database:
                 self._plans.clear()
             plan = self._plans[id(statement)] = _Plan(statement, self.engine.dialect)
         try:
-            pool = self._pool or await self._open_pool()
+            if self.reads_from_replica():
+                pool = self._replica_pool or await self._open_replica_pool()
+            else:
+                pool = self._pool or await self._open_pool()
             async with pool.acquire(timeout=self.settings.db_pool_timeout) as conn:
                 rows: Sequence[Mapping[str, Any]] = await conn.fetch(
                     plan.sql, *plan.arguments(params)
@@ -265,24 +318,42 @@ class Database:
     async def _open_pool(self) -> Any:
         async with self._pool_lock:
             if self._pool is None:
-                dsn = self.engine.url.set(drivername="postgresql")
-                self._pool = await asyncpg.create_pool(
-                    dsn.render_as_string(hide_password=False),
-                    min_size=1,
-                    max_size=self.settings.db_pool_size,
-                    timeout=self.settings.db_connect_timeout,
-                    command_timeout=_command_timeout(self.settings),
-                    server_settings=_server_settings(self.settings, "registry-reads"),
-                    # Nothing here changes session state (no SET, LISTEN, advisory lock or
-                    # cursor), so a returned connection needs no RESET round trip.
-                    reset=_keep_session_state,
-                )
+                self._pool = await self._new_pool(self.engine)
         return self._pool
+
+    async def _open_replica_pool(self) -> Any:
+        assert self.replica is not None
+        async with self._pool_lock:
+            if self._replica_pool is None:
+                self._replica_pool = await self._new_pool(self.replica.engine)
+        return self._replica_pool
+
+    async def _new_pool(self, engine: AsyncEngine) -> Any:
+        dsn = engine.url.set(drivername="postgresql")
+        return await asyncpg.create_pool(
+            dsn.render_as_string(hide_password=False),
+            min_size=1,
+            max_size=self.settings.db_pool_size,
+            timeout=self.settings.db_connect_timeout,
+            command_timeout=_command_timeout(self.settings),
+            server_settings=_server_settings(self.settings, "registry-reads"),
+            # Nothing here changes session state (no SET, LISTEN, advisory lock or
+            # cursor), so a returned connection needs no RESET round trip.
+            reset=_keep_session_state,
+        )
 
     async def dispose(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self.replica is not None:
+            await self.replica.close()
+            if self._replica_pool is not None:
+                await self._replica_pool.close()
+                self._replica_pool = None
+            await self.replica.engine.dispose()
+        if self.writers is not None:
+            await self.writers.close()
         await self.engine.dispose()
 
 
@@ -304,11 +375,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     a failed commit becomes an error response, never a 2xx followed by a loss.
     """
     db: Database = request.app.state.db
-    session = db.session(write=request.method not in SAFE_METHODS)
+    write = request.method not in SAFE_METHODS
+    session = db.session(write=write)
     try:
         yield session
         if session.in_transaction():
             await session.commit()
+            if write:
+                await db.note_write()
     except BaseException:
         await session.rollback()
         raise

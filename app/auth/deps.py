@@ -72,13 +72,21 @@ async def get_principal(request: Request) -> Principal:
         force_id = await request.app.state.forces.id_of(request.app.state.db, verified.force)
         if force_id is None:
             raise Forbidden("The token's force is not registered here.")
-    return Principal(
+    principal = Principal(
         sub=verified.sub,
         name=verified.name,
         roles=verified.roles,
         force=verified.force,
         force_id=force_id,
     )
+    db: Database = request.app.state.db
+    if db.replica is not None:
+        from app.replica import caller_var, primary_reads_var
+
+        caller_var.set(principal.caller_key)
+        if await db.must_read_primary(principal.caller_key):
+            primary_reads_var.set(True)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -86,7 +86,12 @@ async def readyz(request: Request) -> Response:
         return _not_ready("The database cannot be written to (read-only).")
     if current != head:
         return _not_ready(f"The database is at migration {current}, the service needs {head}.")
-    return JSONResponse({"status": "ready", "migration": current})
+    found: dict[str, object] = {"status": "ready", "migration": current}
+    replica = request.app.state.db.replica
+    if replica is not None:
+        # Ready either way: reads fall back to the primary while the replica is away.
+        found["replica"] = replica.describe()
+    return JSONResponse(found)
 
 
 @router.get("/metrics")

@@ -215,6 +215,15 @@ class Cluster:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(target, getattr(signal, f"SIG{sig}"))
 
+    def replica(self) -> Cluster:
+        """A streaming replica of this cluster (pg_basebackup -R), started."""
+        standby = Cluster()
+        standby.data = standby.root / "data"
+        standby.run(pg_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port),
+                    "-U", "postgres", "-D", str(standby.data), "-R", "-X", "stream")  # fmt: skip
+        standby.configure("hot_standby = on", "hot_standby_feedback = on")
+        return standby.start()
+
     def remove(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
