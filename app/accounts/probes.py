@@ -37,6 +37,7 @@ from app.auth.principal import Principal
 from app.db import Database, after_transaction, database_of
 from app.errors import AppError
 from app.public.ratelimit import RateLimiter, shared_limiter
+from app.schemas import errors
 
 ACTION = "account.duplicate_refused"
 ENTITY = "handle"
@@ -56,20 +57,23 @@ class TooManyDuplicateRefusals(AppError):
         self.headers["Retry-After"] = str(retry_after)
 
 
-# The OpenAPI entry of every route that may refuse a duplicate.
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {
-        "description": "`duplicate-account`: the handle is already registered (a live record "
-        "in some force). Nothing more is said unless you may see that account, which is "
-        "then named by `existing_account_id`."
-    },
-    429: {
-        "description": "`too-many-duplicate-refusals`: more handles you tried were registered "
-        "to accounts outside your view than `REGISTRY_DUPLICATE_PROBE_LIMIT` (default 20) in "
-        "`REGISTRY_DUPLICATE_PROBE_WINDOW` seconds (default 3600); every such refusal, and "
-        "every import line, counts. See Retry-After."
-    },
-}
+def _documented(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {status: {**errors(status)[status], "description": description}}
+
+
+# The OpenAPI entries of every route that may refuse a duplicate.
+RESPONSES: dict[int | str, dict[str, Any]] = _documented(
+    409,
+    "`duplicate-account`: the handle is already registered (a live record in some force). "
+    "Nothing more is said unless you may see that account, which is then named by "
+    "`existing_account_id`.",
+) | _documented(
+    429,
+    "`too-many-duplicate-refusals`: more handles you tried were registered to accounts "
+    "outside your view than `REGISTRY_DUPLICATE_PROBE_LIMIT` (default 20) in "
+    "`REGISTRY_DUPLICATE_PROBE_WINDOW` seconds (default 3600); every such refusal, and every "
+    "import line, counts. See Retry-After.",
+)
 
 
 def _limiter(db: Database) -> RateLimiter:
@@ -84,6 +88,13 @@ def _limiter(db: Database) -> RateLimiter:
             "probes",
         )
     return limiter
+
+
+async def close(db: Database) -> None:
+    """Release the probe limit's store connection (Redis) of a database being disposed."""
+    limiter = _limiters.pop(db, None)
+    if limiter is not None:
+        await limiter.close()
 
 
 @dataclass
@@ -128,20 +139,23 @@ async def refused(
     if allowance.limiter is not None and extra:
         retry = await allowance.limiter.add(allowance.key, allowance.now, extra)
     fields = {k: [None, v] for k, v in context.items() if v is not None}
-    if extra > 0 and retry is not None:
-        # Refused unanswered: one event for the lot (a file may hold 50,000 of them).
-        summary = {"tried": [None, len(tried)], "answered": [None, False], **fields}
-        _record(session, allowance.caller, [(IMPORT_ENTITY, via, summary)], via)
-        raise TooManyDuplicateRefusals(
-            retry,
-            f"{len(tried)} of these handles are registered to accounts you cannot see, more "
-            "than your remaining allowance of duplicate refusals; none is named. "
-            f"Retry after {retry} s.",
-        )
     events = [
         (ENTITY, f"{p}/{h}", {"platform": [None, p], "handle": [None, h], **fields})
         for p, h in tried
     ]
+    if extra > 0 and retry is not None:
+        unanswered = {"answered": [None, False]}
+        if len(events) == 1:
+            _record(session, allowance.caller, [(*events[0][:2], events[0][2] | unanswered)], via)
+        else:  # one event for the lot: a file may hold 50,000 of them
+            summary = {"tried": [None, len(tried)], **unanswered, **fields}
+            _record(session, allowance.caller, [(IMPORT_ENTITY, via, summary)], via)
+        # The answer does not say how many: that too would tell what is registered.
+        raise TooManyDuplicateRefusals(
+            retry,
+            "More of these handles are registered to accounts you cannot see than your "
+            f"remaining allowance of duplicate refusals; none is named. Retry after {retry} s.",
+        )
     _record(session, allowance.caller, events, via)
 
 
