@@ -10,6 +10,7 @@ SQLite), so running the file on both databases covers both stores.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -233,6 +234,13 @@ async def test_repeated_probes_are_429_past_the_limit(api, tokens, session, worl
     # The window slides: two windows on, the caller is answered again.
     clock.freeze(START + timedelta(seconds=2 * WINDOW))
     assert (await create(api, tokens, "nobodyhasthis")).status_code == 201
+
+
+async def test_probes_sent_at_once_get_no_more_answers_than_the_limit(api, tokens, session, world):
+    answers = await asyncio.gather(*(create(api, tokens, f"covert{n}") for n in range(8)))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [409] * LIMIT + [429] * (8 - LIMIT)
+    assert len(await refusals(api, tokens, "admin", None)) == LIMIT
 
 
 async def test_registering_free_handles_does_not_spend_the_allowance(api, tokens, session, world):
