@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
     public_rate_limit: int = Field(default=120, ge=1)
+    # Duplicate refusals that disclose an account outside the caller's view (409
+    # `duplicate-account`, import lines "already registered"), per caller in a sliding
+    # window of this many seconds; past it 429 `too-many-duplicate-refusals`.
+    duplicate_probe_limit: int = Field(default=20, ge=1, le=100_000)
+    duplicate_probe_window: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
     # Shared state of a fleet of API processes (the public rate limit): Redis when set,
     # else the PostgreSQL database; SQLite (one process) counts in memory.
     redis_url: str | None = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -20,7 +21,12 @@ from sqlalchemy.ext.asyncio import (
 
 from app.config import Settings
 
+log = logging.getLogger("app.db")
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# session.info keys: the Database a session came from; work for after its transaction.
+DATABASE = "database"
+_AFTER = "after_transaction"
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -204,7 +210,7 @@ class _ReadSession(sa.orm.Session):
     the primary's, chosen when its first statement runs."""
 
     def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
-        db: Database = self.info["database"]
+        db: Database = self.info[DATABASE]
         if db.reads_from_replica():
             assert db.replica is not None
             return db.replica.engine.sync_engine
@@ -241,7 +247,7 @@ class Database:
                 expire_on_commit=False,
                 autoflush=False,
                 sync_session_class=_ReadSession,
-                info={"database": self},
+                info={DATABASE: self},
             )
             self.writers = RecentWriters(
                 settings.read_your_writes, settings.redis_url, settings.redis_prefix
@@ -254,7 +260,9 @@ class Database:
         return self.replica is not None and not primary_reads_var.get() and self.replica.usable
 
     def session(self, *, write: bool = True) -> AsyncSession:
-        return (self.writer if write else self.reader)()
+        session = (self.writer if write else self.reader)()
+        session.info[DATABASE] = self
+        return session
 
     async def note_write(self) -> None:
         """The caller of this request has committed a write: their next reads see it."""
@@ -367,12 +375,36 @@ async def fetch_rows(
     return await source.fetch(statement, params)
 
 
+def database_of(session: AsyncSession) -> Database | None:
+    """The Database a session was opened from (None for a session made elsewhere)."""
+    db: Database | None = session.info.get(DATABASE)
+    return db
+
+
+def after_transaction(session: AsyncSession, work: Callable[[Database], Awaitable[None]]) -> None:
+    """Run `work(db)` once the request's transaction has ended, committed or rolled back,
+    for a record that must persist although the change it belongs to failed (a refused
+    duplicate's audit event). `work` opens its own short transactions. Only the request
+    scope (`get_session`) runs it."""
+    session.info.setdefault(_AFTER, []).append(work)
+
+
+async def _run_after(db: Database, session: AsyncSession) -> None:
+    for work in session.info.pop(_AFTER, []):
+        try:
+            await work(db)
+        except Exception:  # the request's own outcome must stand
+            log.exception("work after the request's transaction failed")
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent.
 
     Used with `Depends(get_session, scope="function")` so the commit (and the
     connection's return to the pool) happens as soon as the endpoint returns:
     a failed commit becomes an error response, never a 2xx followed by a loss.
+    Work queued with `after_transaction` runs after the commit or rollback (on SQLite a
+    second writer could not start while this one holds the database).
     """
     db: Database = request.app.state.db
     write = request.method not in SAFE_METHODS
@@ -383,8 +415,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
             if write:
                 await db.note_write()
+        await _run_after(db, session)
     except BaseException:
         await session.rollback()
+        await _run_after(db, session)
         raise
     finally:
         await session.close()

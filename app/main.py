@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
 from app import __version__
+from app.accounts import probes
 from app.accounts.router import router as accounts_router
 from app.activity.router import router as activity_router
 from app.audit.router import router as audit_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             limiter = getattr(app.state, "public_limiter", None)
             if limiter is not None:
                 await limiter.close()
+            await probes.close(app.state.db)
             if database is None:
                 await app.state.db.dispose()
 

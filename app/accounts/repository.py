@@ -367,18 +367,36 @@ async def accounts_by_id(session: AsyncSession, ids: set[uuid.UUID]) -> list[Acc
     return list((await session.scalars(sa.select(Account).where(Account.id.in_(ids)))).all())
 
 
-async def live_duplicate(
-    session: AsyncSession, platform: str, handle: str, exclude_id: uuid.UUID | None = None
-) -> uuid.UUID | None:
-    """A live record of (platform, handle) in any force, whoever asks."""
-    query = sa.select(Account.id).where(
+async def live_holders(
+    session: AsyncSession,
+    principal: Principal | None,
+    platform: str,
+    handles: Sequence[str],
+    exclude_id: uuid.UUID | None = None,
+) -> dict[str, tuple[uuid.UUID, bool]]:
+    """The live record (any force) of each of these handles that has one: its id and
+    whether the caller may see it (always, for `principal` None: the system)."""
+    visible = sa.true() if principal is None else visible_to(principal)
+    query = sa.select(Account.handle, Account.id, visible.label("visible")).where(
         Account.platform == platform,
-        Account.handle == handle,
+        Account.handle.in_(handles),
         Account.status.not_in(RELEASED_STATUSES),
     )
     if exclude_id is not None:
         query = query.where(Account.id != exclude_id)
-    return await session.scalar(query.limit(1))
+    rows = await session.execute(query)
+    return {row.handle: (row.id, bool(row.visible)) for row in rows}
+
+
+async def live_duplicate(
+    session: AsyncSession,
+    principal: Principal | None,
+    platform: str,
+    handle: str,
+    exclude_id: uuid.UUID | None = None,
+) -> tuple[uuid.UUID, bool] | None:
+    """The live record of (platform, handle) in any force, and whether the caller sees it."""
+    return (await live_holders(session, principal, platform, [handle], exclude_id)).get(handle)
 
 
 async def force_review_interval(session: AsyncSession, force_id: uuid.UUID) -> int:

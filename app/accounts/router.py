@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from app.accounts import service
+from app.accounts import probes, service
 from app.accounts.export import stream_csv
 from app.accounts.repository import AccountFilters
 from app.accounts.schemas import (
@@ -119,7 +119,7 @@ async def list_accounts(
     "/accounts",
     status_code=201,
     response_model=AccountRead,
-    responses=errors(*AUTH_ERRORS, 404, 409),
+    responses=errors(*AUTH_ERRORS, 404, 409, 429) | probes.RESPONSES,
 )
 async def create_account(
     body: AccountCreate, session: Session, principal: Creator, key: IdempotencyKey = None
@@ -148,7 +148,7 @@ async def get_account(
 @router.patch(
     "/accounts/{account_id}",
     response_model=AccountRead,
-    responses=errors(*AUTH_ERRORS, 404, 409, 412, 428),
+    responses=errors(*AUTH_ERRORS, 404, 409, 412, 428, 429) | probes.RESPONSES,
 )
 async def update_account(
     account_id: uuid.UUID,

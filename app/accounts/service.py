@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
-from app.accounts import handles, repository
+from app.accounts import handles, probes, repository
 from app.accounts.custody import (
     add_editor,
     change_owner,
@@ -52,6 +52,7 @@ __all__ = [
     "get_visible",
     "history",
     "list_page",
+    "live_holders",
     "lookup",
     "person_accounts",
     "read",
@@ -86,10 +87,54 @@ def _is_live_duplicate(exc: IntegrityError) -> bool:
     return "uq_accounts_live_platform_handle" in text or "accounts.platform" in text
 
 
-def _duplicate(platform: str, handle: str) -> DuplicateAccount:
-    return DuplicateAccount(
-        f"{platform} handle {handle!r} is already registered (a live record exists)."
-    )
+def _duplicate(platform: str, handle: str, visible_id: uuid.UUID | None) -> DuplicateAccount:
+    """The 409 says no more than "already registered" (no force, classification, status or
+    id), except that an account the caller may see is named by its id."""
+    named = {"existing_account_id": str(visible_id)} if visible_id is not None else {}
+    return DuplicateAccount(f"{platform} handle {handle!r} is already registered.", **named)
+
+
+async def _ensure_free(
+    session: AsyncSession,
+    principal: Principal,
+    platform: str,
+    handle: str,
+    via: str,
+    exclude_id: uuid.UUID | None = None,
+) -> probes.Allowance:
+    """409 if a live record holds the handle. Refusing one the caller cannot see is a
+    probe (`app.accounts.probes`): counted, audited, and 429 once the caller's allowance
+    is spent, whether the handle is free or not."""
+    holder = await repository.live_duplicate(session, principal, platform, handle, exclude_id)
+    if holder is not None and holder[1]:
+        raise _duplicate(platform, handle, holder[0])  # in view already: discloses nothing
+    allowance = await probes.reserve(session, principal)
+    if holder is None:
+        await probes.refused(session, allowance, [], via)  # the reservation goes back
+        return allowance
+    await probes.refused(session, allowance, [(platform, handle)], via, account_id=exclude_id)
+    raise _duplicate(platform, handle, None)
+
+
+async def _raced(
+    session: AsyncSession,
+    principal: Principal,
+    allowance: probes.Allowance | None,
+    account: Account,
+    via: str,
+    exclude_id: uuid.UUID | None = None,
+) -> DuplicateAccount:
+    """The 409 for a registration that took the handle between our check and our insert
+    (the partial unique index refused ours), counted like any other refusal."""
+    platform, handle = account.platform, account.handle
+    holder = await repository.live_duplicate(session, principal, platform, handle, exclude_id)
+    if holder is not None and holder[1]:
+        return _duplicate(platform, handle, holder[0])
+    if allowance is None:
+        allowance = await probes.reserve(session, principal)
+        allowance.held = 0
+    await probes.refused(session, allowance, [(platform, handle)], via, account_id=exclude_id)
+    return _duplicate(platform, handle, None)
 
 
 # --- reading -------------------------------------------------------------------------
@@ -190,6 +235,28 @@ async def lookup(
 # --- registration -------------------------------------------------------------------
 
 
+async def live_holders(
+    session: AsyncSession,
+    principal: Principal | None,
+    pairs: Sequence[tuple[str, str]],
+    chunk: int = 1000,
+) -> dict[tuple[str, str], bool]:
+    """Which (platform, handle) pairs a live record holds, in any force, each with whether
+    the caller may see that record (always, for `principal` None: the system)."""
+    by_platform: dict[str, set[str]] = {}
+    for platform, handle in pairs:
+        by_platform.setdefault(platform, set()).add(handle)
+    taken: dict[tuple[str, str], bool] = {}
+    for platform, wanted in by_platform.items():
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), chunk):
+            found = await repository.live_holders(
+                session, principal, platform, ordered[start : start + chunk]
+            )
+            taken.update({(platform, h): visible for h, (_id, visible) in found.items()})
+    return taken
+
+
 async def _check_links(
     session: AsyncSession,
     force_id: uuid.UUID,
@@ -209,7 +276,12 @@ async def _check_links(
     return [found[c] for c in codes]
 
 
-async def _insert(session: AsyncSession, account: Account) -> None:
+async def _insert(
+    session: AsyncSession,
+    principal: Principal,
+    account: Account,
+    allowance: probes.Allowance | None,
+) -> None:
     """Add the account in a savepoint: a registration racing this one past the duplicate
     check trips the partial unique index, and becomes the same clean 409."""
     try:
@@ -218,7 +290,7 @@ async def _insert(session: AsyncSession, account: Account) -> None:
             await session.flush()
     except IntegrityError as exc:
         if _is_live_duplicate(exc):
-            raise _duplicate(account.platform, account.handle) from None
+            raise await _raced(session, principal, allowance, account, "create") from None
         raise
 
 
@@ -245,9 +317,9 @@ async def create_account(
             raise Forbidden("A staff declaration is always created pending approval.")
         status = "pending_approval"
     objective_ids = await _check_links(session, force_id, body.unit_id, body.objectives)
-    live = status not in RELEASED_STATUSES
-    if live and await repository.live_duplicate(session, parsed.platform, parsed.handle):
-        raise _duplicate(parsed.platform, parsed.handle)
+    allowance = None
+    if status not in RELEASED_STATUSES:
+        allowance = await _ensure_free(session, principal, parsed.platform, parsed.handle, "create")
 
     now = clock.now()
     review_due_on = None
@@ -271,7 +343,7 @@ async def create_account(
         created_at=now,
         updated_at=now,
     )
-    await _insert(session, account)
+    await _insert(session, principal, account, allowance)
     if owner_id is not None:
         session.add(
             Custodianship(
@@ -341,6 +413,7 @@ async def update_account(
         if field in given and getattr(body, field) is None:
             raise _invalid(field, "May not be null.")
     before = _snapshot(account)
+    allowance = None
     before_objectives = await repository.objective_codes(session, account.id)
     objective_ids = await _check_links(
         session, account.force_id, body.unit_id, body.objectives if "objectives" in given else None
@@ -350,10 +423,10 @@ async def update_account(
         if parsed.platform != account.platform:
             raise _invalid("url", f"The link is for {parsed.platform}, not {account.platform}.")
         renamed = parsed.handle != account.handle and account.status not in RELEASED_STATUSES
-        if renamed and await repository.live_duplicate(
-            session, parsed.platform, parsed.handle, account.id
-        ):
-            raise _duplicate(parsed.platform, parsed.handle)
+        if renamed:
+            allowance = await _ensure_free(
+                session, principal, parsed.platform, parsed.handle, "update", account.id
+            )
         account.handle = parsed.handle
         account.url = parsed.url or body.url
     for field in ("display_name", "platform_account_id", "unit_id", "is_anonymous"):
@@ -372,7 +445,9 @@ async def update_account(
                 await session.flush()
         except IntegrityError as exc:
             if _is_live_duplicate(exc):
-                raise _duplicate(account.platform, account.handle) from None
+                raise await _raced(
+                    session, principal, allowance, account, "update", account.id
+                ) from None
             raise
         audit.record(
             session, principal, "account.updated", "account", account.id, changes,

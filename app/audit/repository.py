@@ -17,6 +17,7 @@ async def page(
     entity_type: str | None,
     entity_id: str | None,
     actor: str | None,
+    action: str | None = None,
     since: datetime | None,
     until: datetime | None,
     after_id: int | None,
@@ -29,6 +30,8 @@ async def page(
         query = query.where(AuditEvent.entity_id == entity_id)
     if actor is not None:
         query = query.where(AuditEvent.actor_sub == actor)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     if until is not None:

@@ -27,6 +27,9 @@ async def list_events(
     entity_type: Text = None,
     entity_id: Text = None,
     actor: Text = None,
+    action: Annotated[
+        str | None, Query(max_length=255, description="e.g. `account.duplicate_refused`.")
+    ] = None,
     since: Instant | None = None,
     until: Instant | None = None,
     limit: Limit = 50,
@@ -50,6 +53,7 @@ async def list_events(
         entity_type=entity_type,
         entity_id=entity_id,
         actor=actor,
+        action=action,
         since=since,
         until=until,
         after_id=after_id,

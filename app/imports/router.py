@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from app.accounts import probes
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.idempotency import IdempotencyKey, idempotent
@@ -38,7 +39,8 @@ _BODY = {
     status_code=201,
     response_model=ImportResult,
     responses={200: {"description": "Dry run: every row is valid; nothing was written."}}
-    | errors(*AUTH_ERRORS, 404, 409, 413, 415),
+    | errors(*AUTH_ERRORS, 404, 409, 413, 415, 429)
+    | {429: probes.RESPONSES[429]},
     openapi_extra=_BODY,
 )
 async def import_accounts(

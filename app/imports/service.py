@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
+from app.accounts import probes
+from app.accounts import service as accounts
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.principal import Principal
@@ -26,7 +28,6 @@ from app.imports.parsing import Errors, Row, parse
 from app.imports.schemas import ImportResult
 from app.lookalikes import skeleton
 from app.models import Account, AccountObjective, Custodianship, Force, Objective, Person, Unit
-from app.models.enums import RELEASED_STATUSES
 
 CHUNK = 1000
 
@@ -95,29 +96,25 @@ async def _by_key(
     return found
 
 
-async def _registered(session: AsyncSession, rows: list[Row]) -> set[tuple[str, str]]:
-    """(platform, handle) pairs of the file that a live account already holds, any force."""
-    by_platform: dict[str, set[str]] = {}
-    for row in rows:
-        by_platform.setdefault(row.platform, set()).add(row.handle)
-    taken: set[tuple[str, str]] = set()
-    for platform, handles in by_platform.items():
-        for batch in _chunks(sorted(handles)):
-            found = await session.scalars(
-                sa.select(Account.handle).where(
-                    Account.platform == platform,
-                    Account.handle.in_(batch),
-                    Account.status.not_in(RELEASED_STATUSES),
-                )
-            )
-            taken.update((platform, handle) for handle in found)
-    return taken
+async def _registered(
+    session: AsyncSession, caller: Principal | Actor, rows: list[Row]
+) -> dict[tuple[str, str], bool]:
+    """(platform, handle) pairs of the file that a live account already holds, any force,
+    each with whether the caller may see that account."""
+    principal = caller if isinstance(caller, Principal) else None
+    return await accounts.live_holders(session, principal, [(r.platform, r.handle) for r in rows])
 
 
 async def _resolved(
-    session: AsyncSession, force_id: uuid.UUID, rows: list[Row], errors: Errors
+    session: AsyncSession,
+    caller: Principal | Actor,
+    force_id: uuid.UUID,
+    rows: list[Row],
+    errors: Errors,
+    hidden: list[tuple[str, str]],
 ) -> list[tuple[Row, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]]:
-    """Each good row with its owner id, unit id and objective ids; errors for the rest."""
+    """Each good row with its owner id, unit id and objective ids; errors for the rest.
+    A line refused as a duplicate of an account the caller cannot see goes in `hidden`."""
     people = await _by_key(
         session, Person.staff_id, (Person.id, Person.status), Person.force_id == force_id,
         {r.owner_staff_id for r in rows if r.owner_staff_id},
@@ -129,7 +126,7 @@ async def _resolved(
         session, Objective.code, (Objective.id, Objective.active),
         Objective.force_id == force_id, {c for r in rows for c in r.objectives},
     )  # fmt: skip
-    taken = await _registered(session, rows)
+    taken = await _registered(session, caller, rows)
     good = []
     for row in rows:
         before = errors.count
@@ -150,8 +147,11 @@ async def _resolved(
                 errors.add(row.line, "objectives", f"No active objective with code {code!r}.")
             else:
                 objective_ids.append(found.id)
-        if (row.platform, row.handle) in taken:
+        visible = taken.get((row.platform, row.handle))
+        if visible is not None:
             errors.add(row.line, "handle", f"{row.platform}/{row.handle} is already registered.")
+            if not visible:
+                hidden.append((row.platform, row.handle))
         if errors.count == before:
             good.append(
                 (row, owner.id if owner else None, unit.id if unit else None, objective_ids)
@@ -169,7 +169,8 @@ async def import_accounts(
     """Check every row; if all pass (and not a dry run) create them all. Flushes only.
 
     Raises ImportRejected (422, `errors: [{line, field, msg}]`) when any row is bad,
-    DuplicateAccount (409) when a concurrent registration takes a handle first.
+    DuplicateAccount (409) when a concurrent registration takes a handle first,
+    TooManyDuplicateRefusals (429) past the caller's allowance of duplicate refusals.
     """
     review_days = await session.scalar(
         sa.select(Force.review_interval_days).where(Force.id == force_id)
@@ -178,7 +179,16 @@ async def import_accounts(
         raise ImportForceNotFound("No such force.")
     errors = Errors()
     rows = parse(csv_bytes, errors)
-    good = await _resolved(session, force_id, rows, errors) if rows else []
+    good = []
+    if rows:
+        # Every line of another force's account listed "already registered" is a probe
+        # (app.accounts.probes): more of them than the caller's allowance left is a 429
+        # that lists none.
+        allowance = await probes.reserve(session, principal_or_actor)
+        hidden: list[tuple[str, str]] = []
+        good = await _resolved(session, principal_or_actor, force_id, rows, errors, hidden)
+        via = "import_dry_run" if dry_run else "import"
+        await probes.refused(session, allowance, hidden, via)
     if errors:
         shown = len(errors.items)
         detail = f"{errors.count} problem(s) in {len(errors.bad_lines)} line(s)"

@@ -18,8 +18,8 @@ async def test_racing_registration_of_the_same_handle_is_a_duplicate_account_con
     await make_account(session, force, platform="x", handle="racer")
 
     # The other registration commits between our check and our insert.
-    async def nothing_registered(_session, _rows):
-        return set()
+    async def nothing_registered(*_args):
+        return {}
 
     monkeypatch.setattr(service, "_registered", nothing_registered)
     async with db.session() as s:
