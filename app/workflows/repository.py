@@ -45,12 +45,16 @@ def operated_by(principal: Principal, account_id: Any) -> sa.Exists:
 
 def requested_by_caller(principal: Principal) -> sa.ColumnElement[bool]:
     """The caller is the request's requester: the same person where the request records
-    its requester's person record and the caller has one (so a person whose `subject`
-    changed is still the requester, and a new holder of the old subject is not), else
-    the same token subject."""
+    its requester's person record and the caller has one in the request's force (so a
+    person whose `subject` changed is still the requester, and a new holder of the old
+    subject is not), else the same token subject."""
     caller = (
         sa.select(Person.id)
-        .where(Person.subject == principal.sub, Person.force_id == principal.force_id)
+        .where(
+            Person.subject == principal.sub,
+            Person.force_id == principal.force_id,
+            Person.force_id == Request.force_id,
+        )
         .scalar_subquery()
     )
     return sa.case(

@@ -113,3 +113,23 @@ async def test_callers_without_a_person_record_are_compared_by_subject(client, t
     )
     assert r.status_code == 403 and r.json()["code"] == "four-eyes"
     assert (await move(client, admin, rid, "withdraw")).status_code == 200
+
+
+async def test_a_person_record_in_another_force_does_not_make_the_requester_someone_else(
+    client, tokens, session
+):
+    """An admin token naming another force, where the same subject is linked to another
+    person record, is still the requester of what that subject asked for."""
+    w = await make_world(session)
+    await make_person(session, w.force, subject="dual", name="Comms Lead")
+    await make_person(session, w.other, subject="dual", name="Comms Lead (secondment)")
+    account = await make_account(session, w.force, owner=w.officer)
+    rid = (
+        await submit(
+            client, tokens.headers("comms_admin", sub="dual"), account, "decommission",
+            {"reason_code": "dormant"},
+        )
+    ).json()["id"]  # fmt: skip
+    elsewhere = tokens.headers("admin", "comms_admin", force="wmids", sub="dual")
+    r = await move(client, elsewhere, rid, "approve")
+    assert r.status_code == 403 and r.json()["code"] == "four-eyes", r.text
