@@ -15,7 +15,7 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from app.db import Database
 from app.forces import service as forces
 from app.forces.schemas import ForceCreate
 from app.guidelines import service as guidelines
-from app.guidelines.schemas import GuidelineCreate
+from app.guidelines.schemas import GuidelineCreate, GuidelineRead
 from app.holds import service as holds
 from app.holds.schemas import HoldCreate
 from app.models import Account, Force, Person
@@ -76,7 +76,12 @@ class _World:
 
     session: AsyncSession
     now: datetime
-    forces: dict[str, Force]
+    forces: dict[str, Force] = field(default_factory=dict)
+    units: dict[str, uuid.UUID] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    policies: dict[str, GuidelineRead] = field(default_factory=dict)
+    # By the handle as written here (or a key of its own where the link names it).
+    by_handle: dict[str, Account] = field(default_factory=dict)
 
     @contextmanager
     def days_ago(self, days: int) -> Iterator[None]:
@@ -94,10 +99,19 @@ class _World:
         force_id = self.forces[force].id if force is not None else None
         return Principal(sub, name, frozenset(roles), force, force_id)
 
-    async def account(self, by: Principal, **fields: Any) -> Account:
+    def signed_in(self, person: str) -> Principal:
+        """A demo person signed in under their subject (no token is printed for most)."""
+        p = self.people[person]
+        assert p.subject is not None
+        force = next(code for code, f in self.forces.items() if f.id == p.force_id)
+        return self.principal(p.subject, ["staff"], force, p.name)
+
+    async def account(self, by: Principal, key: str | None = None, **fields: Any) -> Account:
         if "url" not in fields:
             fields.setdefault("platform", "x")
-        return await accounts.create_account(self.session, by, AccountCreate(**fields))
+        created = await accounts.create_account(self.session, by, AccountCreate(**fields))
+        self.by_handle[key or fields["handle"]] = created
+        return created
 
     async def open_request_of(self, by: Principal, account: Account) -> uuid.UUID:
         rows, _ = await workflows.page(
@@ -119,21 +133,27 @@ async def load_demo(settings: Settings) -> None:
 
 async def build_demo(session: AsyncSession) -> None:
     """The demo world, in `session` (flushed, not committed), on an empty database."""
-    await _build(_World(session, clock.now(), {}))
+    await _build(_World(session, clock.now()))
 
 
 async def _build(w: _World) -> None:
-    s = w.session
-    admin = w.caller("admin@registry")
+    await _organisation(w)
+    await _registered_accounts(w)
+    await _declarations_and_guidelines(w)
+    await _requests_and_holds(w)
+    await _activity(w)
+    await w.session.flush()
 
-    # --- the forces and their people, a good while ago --------------------------------
+
+async def _organisation(w: _World) -> None:
+    """The forces, their units, people and objectives, a good while ago."""
+    s, admin = w.session, w.caller("admin@registry")
     with w.days_ago(420):
         for body in (
             ForceCreate(code="staffs", name="Staffordshire Police"),
             ForceCreate(code="wmids", name="West Midlands Police", dormancy_days=60),
         ):
             w.forces[body.code] = await forces.create(s, admin, body)
-        unit_ids: dict[str, uuid.UUID] = {}
         for name, kind, force, parent in (
             ("Corporate Communications", "hq", "staffs", None),
             ("Stoke-on-Trent", "borough", "staffs", "Corporate Communications"),
@@ -144,12 +164,10 @@ async def _build(w: _World) -> None:
             unit, _ = await units.create(
                 s, admin,
                 UnitCreate(name=name, kind=kind, force=force,
-                           parent_id=unit_ids[parent] if parent else None),
+                           parent_id=w.units[parent] if parent else None),
             )  # fmt: skip
-            unit_ids[name] = unit.id
-
-        who: dict[str, Person] = {}
-        for key, force, staff_id, name, subject, unit, title in (
+            w.units[name] = unit.id
+        for key, force, staff_id, name, subject, unit_name, title in (
             ("priya", "staffs", "SP1001", "Priya Shah", "comms.lead@staffs",
              "Corporate Communications", "Head of Communications"),
             ("tom", "staffs", "SP1002", "Tom Baker", "comms.deputy@staffs",
@@ -160,7 +178,7 @@ async def _build(w: _World) -> None:
              "Sergeant"),
             ("lee", "staffs", "SP2003", "PC Chris Lee", "pc.lee@staffs",
              "Hanley Neighbourhood Team", "Police Constable"),
-            ("gone", "staffs", "SP2004", "PC Dana Price", None, "Stoke-on-Trent",
+            ("price", "staffs", "SP2004", "PC Dana Price", None, "Stoke-on-Trent",
              "Police Constable"),
             ("morgan", "staffs", "SP3001", "DS Alex Morgan", "psd.investigator@staffs", None,
              "Detective Sergeant"),
@@ -169,12 +187,12 @@ async def _build(w: _World) -> None:
             ("patel", "wmids", "WM2001", "PC Ravi Patel", "pc.patel@wmids", "Birmingham East",
              "Police Constable"),
         ):  # fmt: skip
-            who[key], _ = await people.create(
+            w.people[key], _ = await people.create(
                 s, admin,
                 PersonCreate(
                     force=force, staff_id=staff_id, name=name, subject=subject,
                     email=f"{staff_id.lower()}@{force}.police.example", job_title=title,
-                    unit_id=unit_ids[unit] if unit else None,
+                    unit_id=w.units[unit_name] if unit_name else None,
                 ),
             )  # fmt: skip
         for force, code, title, active in (
@@ -187,25 +205,18 @@ async def _build(w: _World) -> None:
                 s, admin, ObjectiveCreate(force=force, code=code, title=title, active=active)
             )
 
-    def acting(person: str, roles: list[str]) -> Principal:
-        """A demo person signed in under their subject (no token is printed for most)."""
-        p = who[person]
-        assert p.subject is not None
-        force = next(code for code, f in w.forces.items() if f.id == p.force_id)
-        return w.principal(p.subject, roles, force, p.name)
 
-    priya, tom = w.caller("comms.lead@staffs"), w.caller("comms.deputy@staffs")
-    jones, psd = w.caller("pc.jones@staffs"), w.caller("psd.investigator@staffs")
-    evans = w.caller("comms.lead@wmids")
-
+async def _registered_accounts(w: _World) -> None:
+    """Accounts the comms teams registered, the national guidance, its sign-offs, editors."""
+    s, admin, priya = w.session, w.caller("admin@registry"), w.caller("comms.lead@staffs")
     # Registered 385 days ago and never reviewed since: a year on, `review_overdue`.
     with w.days_ago(385):
-        rural = await w.account(
+        await w.account(
             priya, handle="StaffsRural", display_name="Rural Crime Team",
-            classification="official", owner_id=who["tom"].id, objectives=["ENGAGE"],
+            classification="official", owner_id=w.people["tom"].id, objectives=["ENGAGE"],
         )  # fmt: skip
     with w.days_ago(300):
-        national = await guidelines.create(
+        w.policies["national"] = await guidelines.create(
             s, admin,
             GuidelineCreate(
                 code="national-social-media", version=1,
@@ -214,88 +225,88 @@ async def _build(w: _World) -> None:
                 sha256=_sha("national v1"), effective_from=clock.now(), requires_resign=True,
             ),
         )  # fmt: skip
+    # Its last post is 200 days old (see `_activity`): `dormant`.
     with w.days_ago(250):
-        hanley_cops = await w.account(
+        await w.account(
             priya, handle="HanleyCops", display_name="Hanley Neighbourhood Team",
-            classification="official", owner_id=who["jones"].id,
-            unit_id=unit_ids["Hanley Neighbourhood Team"], objectives=["ENGAGE"],
+            classification="official", owner_id=w.people["jones"].id,
+            unit_id=w.units["Hanley Neighbourhood Team"], objectives=["ENGAGE"],
         )  # fmt: skip
-
-    # --- the registered accounts ------------------------------------------------------
     with w.days_ago(210):
-        staffs_accounts: dict[str, Account] = {}
-        for handle, display, classification, owner, unit, objective_codes, extra in (
+        for handle, display, classification, owner, unit, objective_codes, link in (
             ("StaffsPolice", "Staffordshire Police", "corporate", "priya",
-             "Corporate Communications", ["ENGAGE", "APPEALS"], {}),
-            ("staffspolice", "Staffordshire Police", "corporate", "priya",
-             "Corporate Communications", ["ENGAGE"],
-             {"platform": "facebook", "url": "https://www.facebook.com/staffspolice"}),
+             "Corporate Communications", ["ENGAGE", "APPEALS"], None),
+            ("StaffsPoliceFB", "Staffordshire Police", "corporate", "priya",
+             "Corporate Communications", ["ENGAGE"], "https://www.facebook.com/staffspolice"),
             ("StaffsPolDogs", "Staffs Police Dogs", "official", "khan", "Dog Unit",
-             ["ENGAGE"], {}),
+             ["ENGAGE"], None),
             ("StokeNorthCops", "Stoke North", "official", "tom", "Stoke-on-Trent",
-             ["APPEALS"], {}),
+             ["APPEALS"], None),
             ("StokeSouthCops", "Stoke South", "official", "tom", "Stoke-on-Trent",
-             ["APPEALS"], {}),
+             ["APPEALS"], None),
             # No objective: `no_strategy_link`.
             ("StaffsRoads", "Roads Policing", "official", "tom",
-             "Corporate Communications", [], {}),
-            # Owned by a leaver (below): `orphaned`.
-            ("StaffsCadets", "Cadets", "official", "gone", None, ["ENGAGE"], {}),
-            # The owner never signs the force policy: `guidelines_outstanding`.
+             "Corporate Communications", [], None),
+            # Owned by a leaver (`_declarations_and_guidelines`): `orphaned`.
+            ("StaffsCadets", "Cadets", "official", "price", None, ["ENGAGE"], None),
+            # Khan never signs the force policy: `guidelines_outstanding`.
             ("StaffsHorses", "Mounted Section", "official", "khan", "Dog Unit", ["ENGAGE"],
-             {"platform": "instagram", "url": "https://www.instagram.com/staffshorses/"}),
-            ("StaffsCID", "CID appeals", "official", "khan", None, ["APPEALS"], {}),
-            ("StaffsOldNews", "Old news feed", "official", "priya", None, ["ENGAGE"],
-             {"status": "suspended"}),
-            ("StaffsEvents", "Events (closing)", "official", "tom", None, ["ENGAGE"], {}),
-            ("StaffsArchive", "Closed archive feed", "official", "tom", None, [], {}),
+             "https://www.instagram.com/staffshorses/"),
+            ("StaffsCID", "CID appeals", "official", "khan", None, ["APPEALS"], None),
+            ("StaffsEvents", "Events (closing)", "official", "tom", None, ["ENGAGE"], None),
+            ("StaffsArchive", "Closed archive feed", "official", "tom", None, [], None),
         ):  # fmt: skip
-            if "url" not in extra:
-                extra["handle"] = handle
-            staffs_accounts[handle] = await w.account(
-                priya, display_name=display, classification=classification,
-                owner_id=who[owner].id, unit_id=unit_ids[unit] if unit else None,
-                objectives=objective_codes, **extra,
+            named = {"url": link} if link else {"handle": handle}
+            await w.account(
+                priya, key=handle, display_name=display, classification=classification,
+                owner_id=w.people[owner].id, unit_id=w.units[unit] if unit else None,
+                objectives=objective_codes, **named,
             )  # fmt: skip
-        wmids_accounts = {
-            handle: await w.account(
-                evans, handle=handle, display_name=display, classification=classification,
-                owner_id=who[owner].id, unit_id=unit_ids["Birmingham East"],
-                objectives=["CONFIDENCE"],
-            )
-            for handle, display, classification, owner in (
-                ("WMPolice", "West Midlands Police", "corporate", "evans"),
-                ("BrumEastCops", "Birmingham East", "official", "patel"),
-            )
-        }  # fmt: skip
-
+        await w.account(
+            priya, handle="StaffsOldNews", display_name="Old news feed", status="suspended",
+            classification="official", owner_id=w.people["priya"].id, objectives=["ENGAGE"],
+        )  # fmt: skip
+        for handle, display, classification, owner in (
+            ("WMPolice", "West Midlands Police", "corporate", "evans"),
+            ("BrumEastCops", "Birmingham East", "official", "patel"),
+        ):
+            await w.account(
+                w.caller("comms.lead@wmids"), handle=handle, display_name=display,
+                classification=classification, owner_id=w.people[owner].id,
+                unit_id=w.units["Birmingham East"], objectives=["CONFIDENCE"],
+            )  # fmt: skip
     # Everyone but the leaver-to-be and PSD signs the national guidance (PSD never does:
-    # their sign-offs stay outstanding); then editors who have signed can be added.
+    # their sign-offs stay outstanding); editors must have signed before they are added.
     with w.days_ago(200):
         for person in ("priya", "tom", "jones", "khan", "lee", "evans", "patel"):
-            await guidelines.sign(s, acting(person, ["staff"]), national.id)
+            await guidelines.sign(s, w.signed_in(person), w.policies["national"].id)
     with w.days_ago(199):
-        await accounts.add_editor(s, priya, staffs_accounts["StaffsPolice"].id, who["tom"].id)
-        await accounts.add_editor(s, priya, staffs_accounts["StaffsPolDogs"].id, who["lee"].id)
+        for handle, editor in (("StaffsPolice", "tom"), ("StaffsPolDogs", "lee")):
+            await accounts.add_editor(s, priya, w.by_handle[handle].id, w.people[editor].id)
 
-    # Unofficial accounts, declared by the officers who run them and approved.
+
+async def _declarations_and_guidelines(w: _World) -> None:
+    """Unofficial accounts declared by the officers who run them; a force policy that
+    needs signing again; a leaver."""
+    s, priya = w.session, w.caller("comms.lead@staffs")
     with w.days_ago(150):
-        own = await w.account(
-            jones, handle="PCSamJonesStoke", display_name="PC Sam Jones",
+        await w.account(
+            w.caller("pc.jones@staffs"), handle="PCSamJonesStoke", display_name="PC Sam Jones",
             classification="unofficial",
         )  # fmt: skip
-        blogger = await w.account(
-            acting("lee", ["staff"]), handle="ThinBlueBlogger", display_name="Thin Blue Blogger",
+        # Anonymous: its operator is named only to comms, PSD, admins and the operator.
+        await w.account(
+            w.signed_in("lee"), handle="ThinBlueBlogger", display_name="Thin Blue Blogger",
             classification="unofficial", is_anonymous=True,
         )  # fmt: skip
+    # Approved: active and unofficial, so `unsanctioned`.
     with w.days_ago(149):
-        for declared in (own, blogger):
-            request_id = await w.open_request_of(priya, declared)
+        for handle in ("PCSamJonesStoke", "ThinBlueBlogger"):
+            request_id = await w.open_request_of(priya, w.by_handle[handle])
             await workflows.approve(s, priya, request_id, "Known to us; keep it tidy.")
-
-    # A force policy that needs signing again; Khan and Lee never get round to it.
+    # Khan and Lee never get round to signing it.
     with w.days_ago(60):
-        force_policy = await guidelines.create(
+        w.policies["force"] = await guidelines.create(
             s, priya,
             GuidelineCreate(
                 code="staffs-digital", version=2,
@@ -305,17 +316,23 @@ async def _build(w: _World) -> None:
             ),
         )  # fmt: skip
     with w.days_ago(40):
-        await people.leave(s, priya, who["gone"].id, LeaveBody(left_on=clock.today()))
+        await people.leave(s, priya, w.people["price"].id, LeaveBody(left_on=clock.today()))
     with w.days_ago(30):
         for person in ("priya", "tom", "jones"):
-            await guidelines.sign(s, acting(person, ["staff"]), force_policy.id)
+            await guidelines.sign(s, w.signed_in(person), w.policies["force"].id)
 
-    # An old feed closed for good: asked for, approved by someone else, worked, completed.
-    archive = staffs_accounts["StaffsArchive"]
+
+async def _requests_and_holds(w: _World) -> None:
+    """Requests in every state, each decided by someone other than its requester, and a
+    legal hold."""
+    s = w.session
+    priya, tom = w.caller("comms.lead@staffs"), w.caller("comms.deputy@staffs")
+    jones = w.caller("pc.jones@staffs")
+    # An old feed closed for good: asked for, approved, its checklist worked, completed.
     with w.days_ago(28):
         closing = await workflows.submit(
             s, tom,
-            RequestCreate(kind="decommission", account_id=archive.id,
+            RequestCreate(kind="decommission", account_id=w.by_handle["StaffsArchive"].id,
                           reason="The archive feed is no longer used.",
                           details={"reason_code": "dormant"}),
         )  # fmt: skip
@@ -328,30 +345,27 @@ async def _build(w: _World) -> None:
                     s, priya, closing.request.id, item.name, ChecklistUpdate(done=True)
                 )
         await workflows.complete(s, priya, closing.request.id, "Closed on X.")
-
-    # A declaration refused; an events feed being closed down (approved, checklist open).
+    # A declaration refused.
     with w.days_ago(10):
-        refused = await w.account(
-            jones,
-            handle="NotReallyPolice",
-            display_name="Rejected declaration",
+        await w.account(
+            jones, handle="NotReallyPolice", display_name="Rejected declaration",
             classification="unofficial",
-        )
-        request_id = await w.open_request_of(priya, refused)
+        )  # fmt: skip
+        request_id = await w.open_request_of(priya, w.by_handle["NotReallyPolice"])
     with w.days_ago(9):
         await workflows.reject(s, priya, request_id, "Not a police account; please close it.")
+    # An events feed being closed down: approved, its checklist still to work.
     with w.days_ago(6):
         events = await workflows.submit(
             s, priya,
-            RequestCreate(kind="decommission", account_id=staffs_accounts["StaffsEvents"].id,
+            RequestCreate(kind="decommission", account_id=w.by_handle["StaffsEvents"].id,
                           reason="Events now posted from the corporate account.",
                           details={"reason_code": "centralised"}),
         )  # fmt: skip
         await workflows.approve(s, tom, events.request.id, "Yes, fold it into the main feed.")
-
     with w.days_ago(5):
         await holds.place(
-            s, psd, staffs_accounts["StaffsCID"].id,
+            s, w.caller("psd.investigator@staffs"), w.by_handle["StaffsCID"].id,
             HoldCreate(case_reference="PSD/2026/0142",
                        reason="Preserve records for a misconduct investigation."),
         )  # fmt: skip
@@ -362,52 +376,47 @@ async def _build(w: _World) -> None:
             priya, handle="StaffsP0lice", display_name="Staffordshire Police (impostor)",
             classification="unofficial",
         )  # fmt: skip
-    # Waiting for a decision: a staff declaration (opens a registration request).
+    # Waiting for a decision: a staff declaration (it opens a registration request).
     with w.days_ago(2):
-        await w.account(jones, handle="HanleyBeat", display_name="Hanley Beat",
-                        classification="unofficial")  # fmt: skip
+        await w.account(
+            jones, handle="HanleyBeat", display_name="Hanley Beat", classification="unofficial"
+        )
 
-    # --- activity, as the collectors post it -------------------------------------------
-    # Monthly figures up to last month and the latest post seen. HanleyCops last posted 200
-    # days ago (`dormant`), StokeNorthCops never replies (`broadcast_only`), StokeSouthCops mostly
-    # reposts (`repost_heavy`); the rest post, repost and reply in a healthy mix.
+
+async def _activity(w: _World) -> None:
+    """Monthly figures up to last month and the latest post seen, as the collectors post
+    them. HanleyCops last posted 200 days ago (`dormant`), StokeNorthCops never replies
+    (`broadcast_only`), StokeSouthCops mostly reposts (`repost_heavy`); the rest post,
+    repost and reply in a healthy mix."""
     collectors = {
         code: w.principal(f"collector@{code}", ["collector"], code, "Activity collector")
         for code in w.forces
     }
-    healthy = (12, 2, 6)
-    figures: list[tuple[Account, int, tuple[int, int, int], int]] = [
-        (staffs_accounts["StaffsPolice"], 6, (60, 10, 40), 3),
-        (staffs_accounts["StaffsPolDogs"], 6, (20, 2, 8), 3),
-        (staffs_accounts["StokeNorthCops"], 3, (30, 5, 0), 3),
-        (staffs_accounts["StokeSouthCops"], 3, (2, 40, 3), 3),
-        (wmids_accounts["WMPolice"], 6, (90, 20, 60), 3),
-        (wmids_accounts["BrumEastCops"], 1, healthy, 3),
-        (rural, 1, healthy, 3),
-        (own, 1, healthy, 3),
-        (blogger, 1, healthy, 3),
-        (hanley_cops, 1, (4, 0, 2), 200),
-    ]
-    figures += [
-        (staffs_accounts[handle], 1, healthy, 3)
-        for handle in ("staffspolice", "StaffsRoads", "StaffsCadets", "StaffsHorses",
-                       "StaffsCID", "StaffsOldNews", "StaffsEvents")
-    ]  # fmt: skip
     force_codes = {f.id: code for code, f in w.forces.items()}
-    for account, months, (posts, reposts, replies), last_post_days in figures:
+    special = {
+        "StaffsPolice": (6, (60, 10, 40), 3),
+        "StaffsPolDogs": (6, (20, 2, 8), 3),
+        "StokeNorthCops": (3, (30, 5, 0), 3),
+        "StokeSouthCops": (3, (2, 40, 3), 3),
+        "WMPolice": (6, (90, 20, 60), 3),
+        "HanleyCops": (1, (4, 0, 2), 200),
+    }
+    for key, account in w.by_handle.items():
+        if account.status not in ("active", "suspended", "decommissioning"):
+            continue
+        months, (posts, reposts, replies), last_post_days = special.get(key, (1, (12, 2, 6), 3))
         last_post = w.now - timedelta(days=last_post_days)
         # The months end with last month, or with the month of the last post if earlier.
         end = min(w.now.date().replace(day=1), _next_month(last_post.date())) - timedelta(days=1)
         for _ in range(months):
             start = end.replace(day=1)
             await activity.record(
-                s, collectors[force_codes[account.force_id]], account.id,
+                w.session, collectors[force_codes[account.force_id]], account.id,
                 ActivityIn(period_start=start, period_end=end, original_posts=posts,
                            reposts=reposts, replies=replies, followers=1200,
                            last_post_at=last_post),
             )  # fmt: skip
             end = start - timedelta(days=1)
-    await s.flush()
 
 
 def _next_month(day: date) -> date:
