@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 _frozen: datetime | None = None
@@ -21,3 +23,16 @@ def freeze(at: datetime | None) -> None:
     if at is not None and at.tzinfo is None:
         raise ValueError("freeze() needs an aware datetime")
     _frozen = at
+
+
+@contextmanager
+def frozen_at(at: datetime) -> Iterator[None]:
+    """Run a block with the clock fixed at `at`, then put back what was there before (the
+    demo plays its history forward through the services)."""
+    global _frozen
+    previous = _frozen
+    freeze(at)
+    try:
+        yield
+    finally:
+        _frozen = previous

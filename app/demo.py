@@ -1,30 +1,50 @@
-"""Fictional demo data: forces, units, people, accounts in every state, guidelines, activity."""
+"""Fictional demo data: forces, units, people, accounts in every state, guidelines, activity.
+
+The demo world is made the way the API makes it: every row comes from a domain service,
+called with a Principal of the role that would do it, so the demo cannot drift from what
+the API creates (a decommission approved here gets its checklist rows, a declaration its
+registration request, every change its audit event). The history is played forward with
+the clock fixed at each step (`clock.frozen_at`), oldest first, so that dates in the past
+(sign-offs, leavers, review dates, holds) are the services' own and the audit chain runs
+in time order.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app import clock
-from app.audit import service as audit
+from app.accounts import service as accounts
+from app.accounts.schemas import AccountCreate
+from app.activity import service as activity
+from app.activity.schemas import ActivityIn
+from app.auth.principal import Principal
 from app.config import Settings
 from app.db import Database
-from app.models import (
-    Account,
-    AccountObjective,
-    ActivityPeriod,
-    Custodianship,
-    Force,
-    Guideline,
-    LegalHold,
-    Objective,
-    Person,
-    Request,
-    Signoff,
-    Unit,
-)
+from app.forces import service as forces
+from app.forces.schemas import ForceCreate
+from app.guidelines import service as guidelines
+from app.guidelines.schemas import GuidelineCreate, GuidelineRead
+from app.holds import service as holds
+from app.holds.schemas import HoldCreate
+from app.models import Account, Force, Person
+from app.objectives import service as objectives
+from app.objectives.schemas import ObjectiveCreate
+from app.people import service as people
+from app.people.schemas import LeaveBody, PersonCreate
+from app.units import service as units
+from app.units.schemas import UnitCreate
+from app.workflows import service as workflows
+from app.workflows.checklists import CHECKLISTS
+from app.workflows.schemas import ChecklistUpdate, RequestCreate
 
 DEMO_CALLERS: list[dict[str, Any]] = [
     {"label": "admin (national)", "sub": "admin@registry", "roles": ["admin"],
@@ -45,487 +65,359 @@ DEMO_CALLERS: list[dict[str, Any]] = [
      "force": "wmids", "name": "Jo Evans"},
 ]  # fmt: skip
 
-LOADER = audit.Actor.system("demo-loader")
-
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _Loader:
-    def __init__(self, session: Any, now: datetime) -> None:
-        self.session = session
-        self.now = now
+@dataclass
+class _World:
+    """The demo being built: a session, the present it ends at, and who acts."""
 
-    def add(self, obj: Any, entity_type: str, force_id: uuid.UUID | None) -> Any:
-        if getattr(obj, "id", None) is None:
-            obj.id = uuid.uuid4()
-        self.session.add(obj)
-        # No relationship() links the tables, so flush in dependency order by hand.
-        self.session.flush()
-        fields = {
-            c.key: getattr(obj, c.key)
-            for c in obj.__table__.columns
-            if c.key not in ("id", "created_at", "updated_at", "version")
-        }
-        audit.record(
-            self.session,
-            LOADER,
-            f"{entity_type}.created",
-            entity_type,
-            obj.id,
-            fields,
-            force_id=force_id,
-        )
-        return obj
+    session: AsyncSession
+    now: datetime
+    forces: dict[str, Force] = field(default_factory=dict)
+    units: dict[str, uuid.UUID] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    policies: dict[str, GuidelineRead] = field(default_factory=dict)
+    # By the handle as written here (or a key of its own where the link names it).
+    by_handle: dict[str, Account] = field(default_factory=dict)
 
-    def account(
-        self,
-        force: Force,
-        handle: str,
-        *,
-        platform: str = "x",
-        classification: str = "official",
-        status: str = "active",
-        owner: Person | None = None,
-        editors: tuple[Person, ...] = (),
-        objectives: tuple[Objective, ...] = (),
-        unit: Unit | None = None,
-        age_days: int = 400,
-        last_post_days: int | None = 3,
-        review_in_days: int | None = 200,
-        **extra: Any,
-    ) -> Account:
-        created = self.now - timedelta(days=age_days)
-        account = self.add(
-            Account(
-                force_id=force.id,
-                platform=platform,
-                handle=handle.lower(),
-                url=extra.pop("url", f"https://x.com/{handle}" if platform == "x" else ""),
-                display_name=extra.pop("display_name", handle),
-                classification=classification,
-                status=status,
-                unit_id=unit.id if unit else None,
-                owner_id=owner.id if owner else None,
-                review_due_on=(self.now + timedelta(days=review_in_days)).date()
-                if review_in_days is not None
-                else None,
-                last_post_at=self.now - timedelta(days=last_post_days)
-                if last_post_days is not None
-                else None,
-                created_at=created,
-                updated_at=created,
-                **extra,
-            ),
-            "account",
-            force.id,
-        )
-        for person, role in [(owner, "owner")] + [(e, "editor") for e in editors]:
-            if person is not None:
-                self.session.add(
-                    Custodianship(
-                        force_id=force.id,
-                        account_id=account.id,
-                        person_id=person.id,
-                        role=role,
-                        valid_from=created,
-                    )
-                )
-        for objective in objectives:
-            self.session.add(AccountObjective(account_id=account.id, objective_id=objective.id))
-        return account
+    @contextmanager
+    def days_ago(self, days: int) -> Iterator[None]:
+        with clock.frozen_at(self.now - timedelta(days=days)):
+            yield
 
-    def activity(
-        self, account: Account, months: int, posts: int, reposts: int, replies: int
-    ) -> None:
-        end = self.now.date().replace(day=1) - timedelta(days=1)
-        for _ in range(months):
-            start = end.replace(day=1)
-            self.session.add(
-                ActivityPeriod(
-                    force_id=account.force_id,
-                    account_id=account.id,
-                    period_start=start,
-                    period_end=end,
-                    original_posts=posts,
-                    reposts=reposts,
-                    replies=replies,
-                    followers=1200,
-                    last_post_at=account.last_post_at,
-                )
-            )
-            end = start - timedelta(days=1)
+    def caller(self, sub: str) -> Principal:
+        """A demo caller (DEMO_CALLERS) as the service sees it."""
+        spec = next(c for c in DEMO_CALLERS if c["sub"] == sub)
+        return self.principal(sub, spec["roles"], spec.get("force"), spec["name"])
+
+    def principal(
+        self, sub: str, roles: list[str], force: str | None, name: str | None = None
+    ) -> Principal:
+        force_id = self.forces[force].id if force is not None else None
+        return Principal(sub, name, frozenset(roles), force, force_id)
+
+    def signed_in(self, person: str) -> Principal:
+        """A demo person signed in under their subject (no token is printed for most)."""
+        p = self.people[person]
+        assert p.subject is not None
+        force = next(code for code, f in self.forces.items() if f.id == p.force_id)
+        return self.principal(p.subject, ["staff"], force, p.name)
+
+    async def account(self, by: Principal, key: str | None = None, **fields: Any) -> Account:
+        if "url" not in fields:
+            fields.setdefault("platform", "x")
+        created = await accounts.create_account(self.session, by, AccountCreate(**fields))
+        self.by_handle[key or fields["handle"]] = created
+        return created
+
+    async def open_request_of(self, by: Principal, account: Account) -> uuid.UUID:
+        rows, _ = await workflows.page(
+            self.session, by, force=None, status="submitted", kind=None,
+            account_id=account.id, mine=False, cursor=None, limit=1,
+        )  # fmt: skip
+        return rows[0][0].id
 
 
 async def load_demo(settings: Settings) -> None:
     db = Database(settings)
     try:
         async with db.session() as session:
-            now = clock.now()
-            await session.run_sync(lambda sync: _build(_Loader(sync, now)))
+            await build_demo(session)
             await session.commit()
     finally:
         await db.dispose()
 
 
-def _build(ld: _Loader) -> None:
-    now = ld.now
-    staffs = ld.add(
-        Force(id=uuid.uuid4(), code="staffs", name="Staffordshire Police"), "force", None
-    )
-    wmids = ld.add(
-        Force(id=uuid.uuid4(), code="wmids", name="West Midlands Police", dormancy_days=60),
-        "force",
-        None,
-    )
-    ld.session.info["demo_forces"] = (staffs, wmids)
+async def build_demo(session: AsyncSession) -> None:
+    """The demo world, in `session` (flushed, not committed), on an empty database."""
+    await _build(_World(session, clock.now()))
 
-    hq = ld.add(
-        Unit(force_id=staffs.id, name="Corporate Communications", kind="hq"), "unit", staffs.id
-    )
-    stoke = ld.add(
-        Unit(force_id=staffs.id, name="Stoke-on-Trent", kind="borough", parent_id=hq.id),
-        "unit",
-        staffs.id,
-    )
-    hanley = ld.add(
-        Unit(
-            force_id=staffs.id,
-            name="Hanley Neighbourhood Team",
-            kind="neighbourhood_team",
-            parent_id=stoke.id,
-        ),
-        "unit",
-        staffs.id,
-    )
-    dogs = ld.add(Unit(force_id=staffs.id, name="Dog Unit", kind="specialist"), "unit", staffs.id)
-    bham = ld.add(Unit(force_id=wmids.id, name="Birmingham East", kind="borough"), "unit", wmids.id)
 
-    def person(
-        force: Force,
-        staff_id: str,
-        name: str,
-        subject: str | None = None,
-        unit: Unit | None = None,
-        title: str = "Police Constable",
-        **kw: Any,
-    ) -> Person:
-        return ld.add(
-            Person(
-                force_id=force.id,
-                staff_id=staff_id,
-                name=name,
-                subject=subject,
-                email=f"{staff_id.lower()}@{force.code}.police.example",
-                job_title=title,
-                unit_id=unit.id if unit else None,
-                **kw,
+async def _build(w: _World) -> None:
+    await _organisation(w)
+    await _registered_accounts(w)
+    await _declarations_and_guidelines(w)
+    await _requests_and_holds(w)
+    await _activity(w)
+    await w.session.flush()
+
+
+async def _organisation(w: _World) -> None:
+    """The forces, their units, people and objectives, a good while ago."""
+    s, admin = w.session, w.caller("admin@registry")
+    with w.days_ago(420):
+        for body in (
+            ForceCreate(code="staffs", name="Staffordshire Police"),
+            ForceCreate(code="wmids", name="West Midlands Police", dormancy_days=60),
+        ):
+            w.forces[body.code] = await forces.create(s, admin, body)
+        for name, kind, force, parent in (
+            ("Corporate Communications", "hq", "staffs", None),
+            ("Stoke-on-Trent", "borough", "staffs", "Corporate Communications"),
+            ("Hanley Neighbourhood Team", "neighbourhood_team", "staffs", "Stoke-on-Trent"),
+            ("Dog Unit", "specialist", "staffs", None),
+            ("Birmingham East", "borough", "wmids", None),
+        ):
+            unit, _ = await units.create(
+                s, admin,
+                UnitCreate(name=name, kind=kind, force=force,
+                           parent_id=w.units[parent] if parent else None),
+            )  # fmt: skip
+            w.units[name] = unit.id
+        for key, force, staff_id, name, subject, unit_name, title in (
+            ("priya", "staffs", "SP1001", "Priya Shah", "comms.lead@staffs",
+             "Corporate Communications", "Head of Communications"),
+            ("tom", "staffs", "SP1002", "Tom Baker", "comms.deputy@staffs",
+             "Corporate Communications", "Digital Officer"),
+            ("jones", "staffs", "SP2001", "PC Sam Jones", "pc.jones@staffs",
+             "Hanley Neighbourhood Team", "Police Constable"),
+            ("khan", "staffs", "SP2002", "Sgt Aisha Khan", "sgt.khan@staffs", "Dog Unit",
+             "Sergeant"),
+            ("lee", "staffs", "SP2003", "PC Chris Lee", "pc.lee@staffs",
+             "Hanley Neighbourhood Team", "Police Constable"),
+            ("price", "staffs", "SP2004", "PC Dana Price", None, "Stoke-on-Trent",
+             "Police Constable"),
+            ("morgan", "staffs", "SP3001", "DS Alex Morgan", "psd.investigator@staffs", None,
+             "Detective Sergeant"),
+            ("evans", "wmids", "WM1001", "Jo Evans", "comms.lead@wmids", "Birmingham East",
+             "Communications Manager"),
+            ("patel", "wmids", "WM2001", "PC Ravi Patel", "pc.patel@wmids", "Birmingham East",
+             "Police Constable"),
+        ):  # fmt: skip
+            w.people[key], _ = await people.create(
+                s, admin,
+                PersonCreate(
+                    force=force, staff_id=staff_id, name=name, subject=subject,
+                    email=f"{staff_id.lower()}@{force}.police.example", job_title=title,
+                    unit_id=w.units[unit_name] if unit_name else None,
+                ),
+            )  # fmt: skip
+        for force, code, title, active in (
+            ("staffs", "ENGAGE", "Engage communities", True),
+            ("staffs", "APPEALS", "Witness appeals", True),
+            ("staffs", "RECRUIT", "Recruitment (closed)", False),
+            ("wmids", "CONFIDENCE", "Public confidence", True),
+        ):
+            await objectives.create(
+                s, admin, ObjectiveCreate(force=force, code=code, title=title, active=active)
+            )
+
+
+async def _registered_accounts(w: _World) -> None:
+    """Accounts the comms teams registered, the national guidance, its sign-offs, editors."""
+    s, admin, priya = w.session, w.caller("admin@registry"), w.caller("comms.lead@staffs")
+    # Registered 385 days ago and never reviewed since: a year on, `review_overdue`.
+    with w.days_ago(385):
+        await w.account(
+            priya, handle="StaffsRural", display_name="Rural Crime Team",
+            classification="official", owner_id=w.people["tom"].id, objectives=["ENGAGE"],
+        )  # fmt: skip
+    with w.days_ago(300):
+        w.policies["national"] = await guidelines.create(
+            s, admin,
+            GuidelineCreate(
+                code="national-social-media", version=1,
+                title="National social media guidance",
+                document_url="https://intranet.example/guidance/social-media-v1.pdf",
+                sha256=_sha("national v1"), effective_from=clock.now(), requires_resign=True,
             ),
-            "person",
-            force.id,
+        )  # fmt: skip
+    # Its last post is 200 days old (see `_activity`): `dormant`.
+    with w.days_ago(250):
+        await w.account(
+            priya, handle="HanleyCops", display_name="Hanley Neighbourhood Team",
+            classification="official", owner_id=w.people["jones"].id,
+            unit_id=w.units["Hanley Neighbourhood Team"], objectives=["ENGAGE"],
+        )  # fmt: skip
+    with w.days_ago(210):
+        for handle, display, classification, owner, unit, objective_codes, link in (
+            ("StaffsPolice", "Staffordshire Police", "corporate", "priya",
+             "Corporate Communications", ["ENGAGE", "APPEALS"], None),
+            ("StaffsPoliceFB", "Staffordshire Police", "corporate", "priya",
+             "Corporate Communications", ["ENGAGE"], "https://www.facebook.com/staffspolice"),
+            ("StaffsPolDogs", "Staffs Police Dogs", "official", "khan", "Dog Unit",
+             ["ENGAGE"], None),
+            ("StokeNorthCops", "Stoke North", "official", "tom", "Stoke-on-Trent",
+             ["APPEALS"], None),
+            ("StokeSouthCops", "Stoke South", "official", "tom", "Stoke-on-Trent",
+             ["APPEALS"], None),
+            # No objective: `no_strategy_link`.
+            ("StaffsRoads", "Roads Policing", "official", "tom",
+             "Corporate Communications", [], None),
+            # Owned by a leaver (`_declarations_and_guidelines`): `orphaned`.
+            ("StaffsCadets", "Cadets", "official", "price", None, ["ENGAGE"], None),
+            # Khan never signs the force policy: `guidelines_outstanding`.
+            ("StaffsHorses", "Mounted Section", "official", "khan", "Dog Unit", ["ENGAGE"],
+             "https://www.instagram.com/staffshorses/"),
+            ("StaffsCID", "CID appeals", "official", "khan", None, ["APPEALS"], None),
+            ("StaffsEvents", "Events (closing)", "official", "tom", None, ["ENGAGE"], None),
+            ("StaffsArchive", "Closed archive feed", "official", "tom", None, [], None),
+        ):  # fmt: skip
+            named = {"url": link} if link else {"handle": handle}
+            await w.account(
+                priya, key=handle, display_name=display, classification=classification,
+                owner_id=w.people[owner].id, unit_id=w.units[unit] if unit else None,
+                objectives=objective_codes, **named,
+            )  # fmt: skip
+        await w.account(
+            priya, handle="StaffsOldNews", display_name="Old news feed", status="suspended",
+            classification="official", owner_id=w.people["priya"].id, objectives=["ENGAGE"],
+        )  # fmt: skip
+        for handle, display, classification, owner in (
+            ("WMPolice", "West Midlands Police", "corporate", "evans"),
+            ("BrumEastCops", "Birmingham East", "official", "patel"),
+        ):
+            await w.account(
+                w.caller("comms.lead@wmids"), handle=handle, display_name=display,
+                classification=classification, owner_id=w.people[owner].id,
+                unit_id=w.units["Birmingham East"], objectives=["CONFIDENCE"],
+            )  # fmt: skip
+    # Everyone but the leaver-to-be and PSD signs the national guidance (PSD never does:
+    # their sign-offs stay outstanding); editors must have signed before they are added.
+    with w.days_ago(200):
+        for person in ("priya", "tom", "jones", "khan", "lee", "evans", "patel"):
+            await guidelines.sign(s, w.signed_in(person), w.policies["national"].id)
+    with w.days_ago(199):
+        for handle, editor in (("StaffsPolice", "tom"), ("StaffsPolDogs", "lee")):
+            await accounts.add_editor(s, priya, w.by_handle[handle].id, w.people[editor].id)
+
+
+async def _declarations_and_guidelines(w: _World) -> None:
+    """Unofficial accounts declared by the officers who run them; a force policy that
+    needs signing again; a leaver."""
+    s, priya = w.session, w.caller("comms.lead@staffs")
+    with w.days_ago(150):
+        await w.account(
+            w.caller("pc.jones@staffs"), handle="PCSamJonesStoke", display_name="PC Sam Jones",
+            classification="unofficial",
+        )  # fmt: skip
+        # Anonymous: its operator is named only to comms, PSD, admins and the operator.
+        await w.account(
+            w.signed_in("lee"), handle="ThinBlueBlogger", display_name="Thin Blue Blogger",
+            classification="unofficial", is_anonymous=True,
+        )  # fmt: skip
+    # Approved: active and unofficial, so `unsanctioned`.
+    with w.days_ago(149):
+        for handle in ("PCSamJonesStoke", "ThinBlueBlogger"):
+            request_id = await w.open_request_of(priya, w.by_handle[handle])
+            await workflows.approve(s, priya, request_id, "Known to us; keep it tidy.")
+    # Khan and Lee never get round to signing it.
+    with w.days_ago(60):
+        w.policies["force"] = await guidelines.create(
+            s, priya,
+            GuidelineCreate(
+                code="staffs-digital", version=2,
+                title="Staffordshire digital engagement policy",
+                document_url="https://intranet.example/staffs/digital-v2.pdf",
+                sha256=_sha("staffs v2"), effective_from=clock.now(), requires_resign=True,
+            ),
+        )  # fmt: skip
+    with w.days_ago(40):
+        await people.leave(s, priya, w.people["price"].id, LeaveBody(left_on=clock.today()))
+    with w.days_ago(30):
+        for person in ("priya", "tom", "jones"):
+            await guidelines.sign(s, w.signed_in(person), w.policies["force"].id)
+
+
+async def _requests_and_holds(w: _World) -> None:
+    """Requests in every state, each decided by someone other than its requester, and a
+    legal hold."""
+    s = w.session
+    priya, tom = w.caller("comms.lead@staffs"), w.caller("comms.deputy@staffs")
+    jones = w.caller("pc.jones@staffs")
+    # An old feed closed for good: asked for, approved, its checklist worked, completed.
+    with w.days_ago(28):
+        closing = await workflows.submit(
+            s, tom,
+            RequestCreate(kind="decommission", account_id=w.by_handle["StaffsArchive"].id,
+                          reason="The archive feed is no longer used.",
+                          details={"reason_code": "dormant"}),
+        )  # fmt: skip
+    with w.days_ago(27):
+        await workflows.approve(s, priya, closing.request.id, "Agreed.")
+    with w.days_ago(25):
+        for item in CHECKLISTS["decommission"]:
+            if item.required(closing.request.details):
+                await workflows.set_checklist_item(
+                    s, priya, closing.request.id, item.name, ChecklistUpdate(done=True)
+                )
+        await workflows.complete(s, priya, closing.request.id, "Closed on X.")
+    # A declaration refused.
+    with w.days_ago(10):
+        await w.account(
+            jones, handle="NotReallyPolice", display_name="Rejected declaration",
+            classification="unofficial",
+        )  # fmt: skip
+        request_id = await w.open_request_of(priya, w.by_handle["NotReallyPolice"])
+    with w.days_ago(9):
+        await workflows.reject(s, priya, request_id, "Not a police account; please close it.")
+    # An events feed being closed down: approved, its checklist still to work.
+    with w.days_ago(6):
+        events = await workflows.submit(
+            s, priya,
+            RequestCreate(kind="decommission", account_id=w.by_handle["StaffsEvents"].id,
+                          reason="Events now posted from the corporate account.",
+                          details={"reason_code": "centralised"}),
+        )  # fmt: skip
+        await workflows.approve(s, tom, events.request.id, "Yes, fold it into the main feed.")
+    with w.days_ago(5):
+        await holds.place(
+            s, w.caller("psd.investigator@staffs"), w.by_handle["StaffsCID"].id,
+            HoldCreate(case_reference="PSD/2026/0142",
+                       reason="Preserve records for a misconduct investigation."),
+        )  # fmt: skip
+    # Found by the comms team and recorded: an account passing itself off as the force's
+    # own (`imitates_official`: a zero for the o of "StaffsPolice").
+    with w.days_ago(3):
+        await w.account(
+            priya, handle="StaffsP0lice", display_name="Staffordshire Police (impostor)",
+            classification="unofficial",
+        )  # fmt: skip
+    # Waiting for a decision: a staff declaration (it opens a registration request).
+    with w.days_ago(2):
+        await w.account(
+            jones, handle="HanleyBeat", display_name="Hanley Beat", classification="unofficial"
         )
 
-    priya = person(
-        staffs, "SP1001", "Priya Shah", "comms.lead@staffs", hq, "Head of Communications"
-    )
-    tom = person(staffs, "SP1002", "Tom Baker", "comms.deputy@staffs", hq, "Digital Officer")
-    jones = person(staffs, "SP2001", "PC Sam Jones", "pc.jones@staffs", hanley)
-    khan = person(staffs, "SP2002", "Sgt Aisha Khan", None, dogs, "Sergeant")
-    lee = person(staffs, "SP2003", "PC Chris Lee", None, hanley)
-    gone = person(
-        staffs,
-        "SP2004",
-        "PC Dana Price",
-        None,
-        stoke,
-        status="left",
-        left_on=(now - timedelta(days=40)).date(),
-    )
-    person(
-        staffs, "SP3001", "DS Alex Morgan", "psd.investigator@staffs", None, "Detective Sergeant"
-    )
-    evans = person(wmids, "WM1001", "Jo Evans", "comms.lead@wmids", bham, "Communications Manager")
-    wm_pc = person(wmids, "WM2001", "PC Ravi Patel", None, bham)
 
-    engage = ld.add(
-        Objective(force_id=staffs.id, code="ENGAGE", title="Engage communities"),
-        "objective",
-        staffs.id,
-    )
-    appeals = ld.add(
-        Objective(force_id=staffs.id, code="APPEALS", title="Witness appeals"),
-        "objective",
-        staffs.id,
-    )
-    ld.add(
-        Objective(force_id=staffs.id, code="RECRUIT", title="Recruitment (closed)", active=False),
-        "objective",
-        staffs.id,
-    )
-    wm_obj = ld.add(
-        Objective(force_id=wmids.id, code="CONFIDENCE", title="Public confidence"),
-        "objective",
-        wmids.id,
-    )
+async def _activity(w: _World) -> None:
+    """Monthly figures up to last month and the latest post seen, as the collectors post
+    them. HanleyCops last posted 200 days ago (`dormant`), StokeNorthCops never replies
+    (`broadcast_only`), StokeSouthCops mostly reposts (`repost_heavy`); the rest post,
+    repost and reply in a healthy mix."""
+    collectors = {
+        code: w.principal(f"collector@{code}", ["collector"], code, "Activity collector")
+        for code in w.forces
+    }
+    force_codes = {f.id: code for code, f in w.forces.items()}
+    special = {
+        "StaffsPolice": (6, (60, 10, 40), 3),
+        "StaffsPolDogs": (6, (20, 2, 8), 3),
+        "StokeNorthCops": (3, (30, 5, 0), 3),
+        "StokeSouthCops": (3, (2, 40, 3), 3),
+        "WMPolice": (6, (90, 20, 60), 3),
+        "HanleyCops": (1, (4, 0, 2), 200),
+    }
+    for key, account in w.by_handle.items():
+        if account.status not in ("active", "suspended", "decommissioning"):
+            continue
+        months, (posts, reposts, replies), last_post_days = special.get(key, (1, (12, 2, 6), 3))
+        last_post = w.now - timedelta(days=last_post_days)
+        # The months end with last month, or with the month of the last post if earlier.
+        end = min(w.now.date().replace(day=1), _next_month(last_post.date())) - timedelta(days=1)
+        for _ in range(months):
+            start = end.replace(day=1)
+            await activity.record(
+                w.session, collectors[force_codes[account.force_id]], account.id,
+                ActivityIn(period_start=start, period_end=end, original_posts=posts,
+                           reposts=reposts, replies=replies, followers=1200,
+                           last_post_at=last_post),
+            )  # fmt: skip
+            end = start - timedelta(days=1)
 
-    national = ld.add(
-        Guideline(
-            force_id=None,
-            code="national-social-media",
-            version=1,
-            title="National social media guidance",
-            document_url="https://intranet.example/guidance/social-media-v1.pdf",
-            sha256=_sha("national v1"),
-            effective_from=now - timedelta(days=300),
-            requires_resign=True,
-        ),
-        "guideline",
-        None,
-    )
-    v2 = ld.add(
-        Guideline(
-            force_id=staffs.id,
-            code="staffs-digital",
-            version=2,
-            title="Staffordshire digital engagement policy",
-            document_url="https://intranet.example/staffs/digital-v2.pdf",
-            sha256=_sha("staffs v2"),
-            effective_from=now - timedelta(days=60),
-            requires_resign=True,
-        ),
-        "guideline",
-        staffs.id,
-    )
-    for signer in (priya, tom, jones, khan, evans, wm_pc):
-        ld.session.add(
-            Signoff(
-                force_id=signer.force_id,
-                guideline_id=national.id,
-                person_id=signer.id,
-                version=1,
-                sha256=national.sha256,
-                signed_at=now - timedelta(days=200),
-            )
-        )
-    for signer in (priya, tom, jones):
-        ld.session.add(
-            Signoff(
-                force_id=staffs.id,
-                guideline_id=v2.id,
-                person_id=signer.id,
-                version=2,
-                sha256=v2.sha256,
-                signed_at=now - timedelta(days=30),
-            )
-        )
 
-    # Healthy corporate and official accounts.
-    corp = ld.account(
-        staffs,
-        "StaffsPolice",
-        classification="corporate",
-        owner=priya,
-        editors=(tom,),
-        objectives=(engage, appeals),
-        unit=hq,
-        display_name="Staffordshire Police",
-    )
-    ld.activity(corp, 6, posts=60, reposts=10, replies=40)
-    ld.account(
-        staffs,
-        "staffspolice",
-        platform="facebook",
-        classification="corporate",
-        owner=priya,
-        objectives=(engage,),
-        unit=hq,
-        display_name="Staffordshire Police",
-        url="https://www.facebook.com/staffspolice",
-    )
-    dogs_acct = ld.account(
-        staffs,
-        "StaffsPolDogs",
-        owner=khan,
-        editors=(lee,),
-        objectives=(engage,),
-        unit=dogs,
-        display_name="Staffs Police Dogs",
-    )
-    ld.activity(dogs_acct, 6, posts=20, reposts=2, replies=8)
-    # Flags: dormant; broadcast only; repost heavy; no strategy link; review overdue.
-    ld.account(
-        staffs,
-        "HanleyCops",
-        owner=jones,
-        objectives=(engage,),
-        unit=hanley,
-        last_post_days=200,
-        display_name="Hanley Neighbourhood Team",
-    )
-    broadcast = ld.account(
-        staffs,
-        "StokeNorthPolice",
-        owner=tom,
-        objectives=(appeals,),
-        unit=stoke,
-        display_name="Stoke North",
-    )
-    ld.activity(broadcast, 3, posts=30, reposts=5, replies=0)
-    reposter = ld.account(
-        staffs,
-        "StokeSouthPolice",
-        owner=tom,
-        objectives=(appeals,),
-        unit=stoke,
-        display_name="Stoke South",
-    )
-    ld.activity(reposter, 3, posts=2, reposts=40, replies=3)
-    ld.account(staffs, "StaffsRoadsPolicing", owner=tom, unit=hq, display_name="Roads Policing")
-    ld.account(
-        staffs,
-        "StaffsRural",
-        owner=tom,
-        objectives=(engage,),
-        review_in_days=-20,
-        display_name="Rural Crime Team",
-    )
-    # Orphaned (owner left) and guidelines outstanding (owner never signed the force policy).
-    ld.account(staffs, "StaffsCadets", owner=gone, objectives=(engage,), display_name="Cadets")
-    ld.account(
-        staffs,
-        "StaffsHorses",
-        platform="instagram",
-        owner=khan,
-        objectives=(engage,),
-        unit=dogs,
-        url="https://www.instagram.com/staffshorses/",
-        display_name="Mounted Section",
-    )
-    # Unofficial accounts: one run by the demo staff member, one anonymous.
-    ld.account(
-        staffs,
-        "PCSamJonesStoke",
-        classification="unofficial",
-        owner=jones,
-        display_name="PC Sam Jones",
-    )
-    ld.account(
-        staffs,
-        "ThinBlueBlogger",
-        classification="unofficial",
-        owner=lee,
-        is_anonymous=True,
-        display_name="Thin Blue Blogger",
-    )
-    # Every other status.
-    pending = ld.account(
-        staffs,
-        "HanleyBeat",
-        classification="unofficial",
-        status="pending_approval",
-        owner=jones,
-        last_post_days=None,
-        age_days=2,
-        display_name="Hanley Beat",
-    )
-    ld.account(
-        staffs,
-        "StaffsOldNews",
-        status="suspended",
-        owner=priya,
-        objectives=(engage,),
-        display_name="Old news feed",
-    )
-    closing = ld.account(
-        staffs,
-        "StaffsEvents",
-        status="decommissioning",
-        owner=tom,
-        objectives=(engage,),
-        display_name="Events (closing)",
-    )
-    ld.account(
-        staffs,
-        "StaffsArchive",
-        status="decommissioned",
-        owner=None,
-        display_name="Closed archive feed",
-    )
-    ld.account(
-        staffs,
-        "NotReallyPolice",
-        classification="unofficial",
-        status="rejected",
-        owner=None,
-        display_name="Rejected declaration",
-    )
-    held = ld.account(
-        staffs,
-        "StaffsCID",
-        owner=khan,
-        objectives=(appeals,),
-        legal_hold=True,
-        display_name="CID appeals",
-    )
-    ld.add(
-        LegalHold(
-            force_id=staffs.id,
-            account_id=held.id,
-            case_reference="PSD/2026/0142",
-            reason="Preserve records for a misconduct investigation.",
-            placed_by="psd.investigator@staffs",
-            placed_at=now - timedelta(days=5),
-        ),
-        "legal_hold",
-        staffs.id,
-    )
-    ld.add(
-        Request(
-            force_id=staffs.id,
-            kind="registration",
-            account_id=pending.id,
-            reason="I run this for my beat; declaring it.",
-            details={},
-            status="submitted",
-            requested_by="pc.jones@staffs",
-            requested_by_name="PC Sam Jones",
-            requested_by_person_id=jones.id,
-        ),
-        "request",
-        staffs.id,
-    )
-    ld.add(
-        Request(
-            force_id=staffs.id,
-            kind="decommission",
-            account_id=closing.id,
-            reason="Events now posted from the corporate account.",
-            details={"reason_code": "centralised"},
-            status="approved",
-            requested_by="comms.lead@staffs",
-            requested_by_name="Priya Shah",
-        ),
-        "request",
-        staffs.id,
-    )
-
-    wm = ld.account(
-        wmids,
-        "WMPolice",
-        classification="corporate",
-        owner=evans,
-        objectives=(wm_obj,),
-        unit=bham,
-        display_name="West Midlands Police",
-    )
-    ld.activity(wm, 6, posts=90, reposts=20, replies=60)
-    ld.account(
-        wmids,
-        "BrumEastCops",
-        owner=wm_pc,
-        objectives=(wm_obj,),
-        unit=bham,
-        display_name="Birmingham East",
-    )
-    _ = date  # dates come from `now`
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)

@@ -260,7 +260,8 @@ def build(app: FastAPI) -> dict[str, Any]:
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "A JWT with `sub`, `exp`, `iss`, `aud`, `roles` and, for force "
-            "roles, `force`.",
+            "roles, `force`. `auditor` with a force role (staff, comms_admin, psd, collector) "
+            "in one token is refused with 403 `mixed-roles`; admin may hold any role besides.",
         }
     }
     for path, item in schema["paths"].items():

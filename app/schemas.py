@@ -215,7 +215,8 @@ ServiceDate = Annotated[
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. invalid JSON).",
     401: "Missing, invalid or expired bearer token.",
-    403: "The caller's role may not do this.",
+    403: "The caller's role may not do this (`mixed-roles`: the token holds auditor "
+    "together with a force role).",
     404: "No such object in the caller's scope.",
     409: "Conflicts with the current state.",
     412: "If-Match names a version that is no longer current.",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, check_roles
 from app.db import Database, fetch_rows, get_session
 from app.errors import Forbidden, NoPersonRecord, NotFound, Unauthorized, ValidationFailed
 from app.models import Force, Person
@@ -67,6 +67,7 @@ async def get_principal(request: Request) -> Principal:
     if not verified.roles:
         detail = verified.missing_role or "The token carries no role this service knows."
         raise Forbidden(detail, code="no-known-role")
+    check_roles(verified.roles)  # before any lookup: a mixed token learns nothing more
     force_id = None
     if verified.force is not None:
         force_id = await request.app.state.forces.id_of(request.app.state.db, verified.force)

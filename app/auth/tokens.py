@@ -20,13 +20,12 @@ import httpx
 from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError
 
+from app.auth.principal import FORCE_ROLES, NATIONAL_ROLES
 from app.config import Settings
 from app.errors import Unauthorized
 
 log = logging.getLogger("app.auth")
 
-NATIONAL_ROLES = frozenset({"auditor", "admin"})
-FORCE_ROLES = frozenset({"staff", "comms_admin", "psd", "collector"})
 KNOWN_ROLES = NATIONAL_ROLES | FORCE_ROLES
 
 MAX_TOKEN_CHARS = 8 * 1024

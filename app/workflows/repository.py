@@ -43,6 +43,29 @@ def operated_by(principal: Principal, account_id: Any) -> sa.Exists:
     )
 
 
+def requested_by_caller(principal: Principal) -> sa.ColumnElement[bool]:
+    """The caller is the request's requester: the same person where the request records
+    its requester's person record and the caller has one in the request's force (so a
+    person whose `subject` changed is still the requester, and a new holder of the old
+    subject is not), else the same token subject."""
+    caller = (
+        sa.select(Person.id)
+        .where(
+            Person.subject == principal.sub,
+            Person.force_id == principal.force_id,
+            Person.force_id == Request.force_id,
+        )
+        .scalar_subquery()
+    )
+    return sa.case(
+        (
+            sa.and_(Request.requested_by_person_id.is_not(None), caller.is_not(None)),
+            Request.requested_by_person_id == caller,
+        ),
+        else_=Request.requested_by == principal.sub,
+    )
+
+
 def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     """Force-scoped roles see their force; staff only what they asked for or operate."""
     scoped = force_filter(principal, Request.force_id)
@@ -50,8 +73,15 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
         return scoped
     return sa.and_(
         scoped,
-        sa.or_(Request.requested_by == principal.sub, operated_by(principal, Request.account_id)),
+        sa.or_(requested_by_caller(principal), operated_by(principal, Request.account_id)),
     )
+
+
+async def is_requester(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        sa.select(Request.id).where(Request.id == request_id, requested_by_caller(principal))
+    )
+    return found is not None
 
 
 def _with_code() -> sa.Select[Request, str]:
@@ -73,7 +103,7 @@ class RequestFilter:
     status: str | None = None
     kind: str | None = None
     account_id: uuid.UUID | None = None
-    requested_by: str | None = None
+    mine: bool = False  # only requests the caller asked for
 
 
 async def page(
@@ -93,8 +123,8 @@ async def page(
         query = query.where(Request.kind == where.kind)
     if where.account_id is not None:
         query = query.where(Request.account_id == where.account_id)
-    if where.requested_by is not None:
-        query = query.where(Request.requested_by == where.requested_by)
+    if where.mine:
+        query = query.where(requested_by_caller(principal))
     if before is not None:
         query = query.where(
             sa.tuple_(Request.created_at, Request.id)

@@ -124,7 +124,13 @@ async def list_requests(
     status: RequestStatus | None = None,
     kind: RequestKind | None = None,
     account_id: uuid.UUID | None = None,
-    mine: bool = False,
+    mine: Annotated[
+        bool,
+        Query(
+            description="Only requests the caller submitted (the same person record where "
+            "both are linked to one, else the same token subject)."
+        ),
+    ] = False,
     force: Annotated[ForceCode | None, Query(description="National callers: one force.")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,

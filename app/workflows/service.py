@@ -154,7 +154,7 @@ async def page(
         status=status,
         kind=kind,
         account_id=account_id,
-        requested_by=principal.sub if mine else None,
+        mine=mine,
     )
     rows = await repository.page(session, principal, where, decode_time_key(cursor), limit)
     return page_of(rows, limit, lambda row: [row[0].created_at.isoformat(), row[0].id])
@@ -266,10 +266,6 @@ def _already_open(account_id: uuid.UUID) -> RequestAlreadyOpen:
 # --- Moves -----------------------------------------------------------------------------
 
 
-def _is_requester(principal: Principal, request: Request) -> bool:
-    return request.requested_by == principal.sub
-
-
 async def _claim(
     session: AsyncSession, principal: Principal, request: Request, move: Move, comment: str | None
 ) -> None:
@@ -315,9 +311,13 @@ async def _prepare(
     request, force = await _visible(session, principal, request_id)
     if not principal.has(*move.roles):
         raise Forbidden(f"Your role may not {action} requests.")
-    if action == "withdraw" and not _is_requester(principal, request):
+    # The requester is a person where both sides are linked to one (repository rule).
+    requester = (action == "withdraw" or move.four_eyes) and await repository.is_requester(
+        session, principal, request.id
+    )
+    if action == "withdraw" and not requester:
         raise NotRequester("Only the requester may withdraw a request.")
-    if move.four_eyes and _is_requester(principal, request):
+    if move.four_eyes and requester:
         raise FourEyes(f"You submitted this request, so someone else must {action} it.")
     if move.comment_required and not comment:
         raise CommentRequired(

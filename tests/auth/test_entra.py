@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from tests.auth.test_tokens import assert_rejected, public_jwk, signed, write_jwks
-from tests.factories import make_force
+from tests.factories import make_account, make_force
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ISS = f"https://login.microsoftonline.com/{TENANT}/v2.0"
@@ -260,3 +260,52 @@ async def test_a_token_for_another_audience_is_401(entra_client, session, key):
     token = entra_token(key, aud="api://graph")
     r = await entra_client.get("/api/v1/me", headers=bearer(token))
     assert r.status_code == 401 and r.json()["detail"] == "invalid audience"
+
+
+@pytest.fixture
+async def entra_auditor_client(
+    settings: Settings, db: Database, jwks: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    entra = entra_settings(
+        jwks,
+        database_url=settings.database_url,
+        log_level="WARNING",
+        oidc_role_map=ROLE_MAP + ",Registry.Auditor=auditor",
+    )
+    app = create_app(entra, database=db)
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.mark.parametrize("app_role", ["Registry.Comms", "Registry.PSD", "Registry.Staff"])
+async def test_app_roles_that_map_to_auditor_and_a_force_role_are_403(
+    entra_auditor_client, session, key, app_role
+):
+    staffs = await make_force(session)
+    await make_force(session, "wmids")
+    account = await make_account(session, staffs)
+    token = entra_token(key, roles=["Registry.Auditor", app_role], **{FORCE_CLAIM: "wmids"})
+    for method, url, kwargs in [
+        ("GET", "/api/v1/me", {}),
+        ("GET", "/api/v1/audit", {"params": {"force": "staffs"}}),
+        ("PATCH", f"/api/v1/accounts/{account.id}", {"json": {"display_name": "Hijacked"}}),
+    ]:
+        headers = {**bearer(token), "If-Match": "*"}
+        r = await entra_auditor_client.request(method, url, headers=headers, **kwargs)
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "mixed-roles"
+        assert "auditor" in r.json()["detail"] and "separate sign-in" in r.json()["detail"]
+
+
+async def test_an_admin_app_role_beside_a_force_role_is_admin(entra_auditor_client, session, key):
+    staffs = await make_force(session)
+    await make_force(session, "wmids")
+    account = await make_account(session, staffs)
+    token = entra_token(key, roles=["Registry.Admin", "Registry.Comms"], **{FORCE_CLAIM: "wmids"})
+    r = await entra_auditor_client.patch(
+        f"/api/v1/accounts/{account.id}",
+        json={"display_name": "Renamed"},
+        headers={**bearer(token), "If-Match": "*"},
+    )
+    assert r.status_code == 200, r.text

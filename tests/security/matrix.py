@@ -34,6 +34,14 @@ from fastapi.routing import APIRoute, iter_route_contexts
 ROLES = ("staff", "comms_admin", "psd", "collector", "auditor", "admin")
 NATIONAL = ("auditor", "admin")
 
+# Tokens holding several roles. A national role beside a force-scoped one is refused
+# (403 `mixed-roles`) on every route; admin grants everything already, so admin with a
+# force role gets the admin column. Force roles together (comms_admin + psd) are ordinary.
+MIXED_REFUSED = (
+    ("auditor", "comms_admin"), ("auditor", "psd"), ("auditor", "staff"), ("auditor", "collector"),
+)  # fmt: skip
+ADMIN_MIXES = {("admin", "comms_admin"): "admin"}
+
 ALLOW, DENY, OWN, OWN_VISIBLE, NOT_OWN = "A", "D", "O", "H", "N"
 PUBLIC = "public"
 

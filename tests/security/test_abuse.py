@@ -175,7 +175,7 @@ class Checker:
 
 @pytest.fixture
 async def world(session):
-    return await seed(session, "comms_admin")
+    return await seed(session, ("comms_admin",))
 
 
 @pytest.fixture

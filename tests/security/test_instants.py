@@ -30,7 +30,7 @@ EDGE_DATES = ["0042-06-01", "0001-01-01", "9999-12-31"]
 
 @pytest.fixture
 async def world(session):
-    return await seed(session, "comms_admin")
+    return await seed(session, ("comms_admin",))
 
 
 @pytest.fixture

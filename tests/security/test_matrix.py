@@ -36,10 +36,12 @@ from tests.factories import (
     sign,
 )
 from tests.security.matrix import (
+    ADMIN_MIXES,
     ALLOW,
     CALLS,
     DENY,
     MATRIX,
+    MIXED_REFUSED,
     NATIONAL,
     NOT_OWN,
     OWN,
@@ -64,28 +66,37 @@ class Pair:
     other: Any
 
 
-def _sub(role: str, force: str | None) -> str:
-    return f"{role}@{force or 'national'}"
+def _sub(roles: tuple[str, ...], force: str | None) -> str:
+    """The subject `tokens.headers(*roles, force=force)` signs."""
+    return f"{'-'.join(roles)}@{force or 'national'}"
 
 
-def _force_of(role: str) -> str | None:
-    return None if role in NATIONAL else FORCE
+def _force_of(roles: tuple[str, ...]) -> str | None:
+    """Tokens with a force role name a force; purely national ones none."""
+    return None if set(roles) <= set(NATIONAL) else FORCE
 
 
-async def seed(session: Any, role: str) -> dict[str, Any]:
-    """Force `staffs` with one object behind every path parameter of the API."""
+def _linked(roles: tuple[str, ...]) -> bool:
+    """Whether the seeded caller has a person record (in each force): force-scoped callers
+    do; admins (also with a force role, which the matrix gives the admin column) do not."""
+    return _force_of(roles) is not None and "admin" not in roles
+
+
+async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
+    """Force `staffs` with one object behind every path parameter of the API, for a caller
+    holding `roles` (its own objects are those of `_sub(roles, staffs)`)."""
     staffs = await make_force(session, FORCE)
     wmids = await make_force(session, OTHER_FORCE)
-    sub = _sub(role, _force_of(role))
+    sub = _sub(roles, _force_of(roles))
     unit = await make_unit(session, staffs)
     objective = await make_objective(session, staffs)
     owner = await make_person(session, staffs, subject="owner@staffs")
     editor = await make_person(session, staffs)
     spare = await make_person(session, staffs)
     caller = None
-    if role not in NATIONAL:
+    if _linked(roles):
         caller = await make_person(session, staffs, subject=sub)
-        await make_person(session, wmids, subject=_sub(role, OTHER_FORCE))
+        await make_person(session, wmids, subject=_sub(roles, OTHER_FORCE))
     me = caller or owner
     guideline = await make_guideline(session, staffs)
     signoffs = {p.id: await sign(session, p, guideline) for p in {owner, editor, me}}
@@ -300,11 +311,13 @@ async def _other_force_walk(app, client, tokens, role, world) -> list[str]:
     return wrong
 
 
-async def _own_force_walk(app, client, tokens, role, world) -> list[str]:
-    auth = tokens.headers(role, force=_force_of(role))
+async def _own_force_walk(app, client, tokens, roles, column, world) -> list[str]:
+    """Callers holding `roles` on `staffs` objects, against the matrix column `column`."""
+    auth = tokens.headers(*roles, force=_force_of(roles))
+    who = "+".join(roles)
     wrong = []
     for route in _routes(app):
-        code = outcomes(route)[role]
+        code = outcomes(route)[column]
         # (variant, expectation) in call order: own before other.
         plan = {
             ALLOW: [("other", "allowed")],
@@ -317,16 +330,48 @@ async def _own_force_walk(app, client, tokens, role, world) -> list[str]:
             r = await send(client, build(*route, world, variant), auth)
             ok = _allowed(r.status_code) if want == "allowed" else r.status_code == int(want)
             if not ok:
-                wrong.append(_mismatch(route, role, variant, want, r))
+                wrong.append(_mismatch(route, who, variant, want, r))
     return wrong
 
 
 @pytest.mark.parametrize("role", ROLES)
 async def test_each_role_gets_what_the_matrix_says(app, client, session, tokens, role):
-    world = await seed(session, role)
+    world = await seed(session, (role,))
     wrong = []
     if role not in NATIONAL:
         # First, while nothing has been changed by the walk in the caller's own force.
         wrong += await _other_force_walk(app, client, tokens, role, world)
-    wrong += await _own_force_walk(app, client, tokens, role, world)
+    wrong += await _own_force_walk(app, client, tokens, (role,), role, world)
     assert not wrong, f"{len(wrong)} answers differ from the matrix:\n" + "\n".join(wrong)
+
+
+# --- tokens holding several roles ------------------------------------------------------
+
+
+@pytest.mark.parametrize("roles", sorted(ADMIN_MIXES), ids="+".join)
+async def test_admin_with_a_force_role_gets_the_admin_column(app, client, session, tokens, roles):
+    """admin grants every permission already: a force role beside it changes nothing."""
+    world = await seed(session, roles)
+    wrong = await _own_force_walk(app, client, tokens, roles, ADMIN_MIXES[roles], world)
+    assert not wrong, f"{len(wrong)} answers differ from the matrix:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("roles", MIXED_REFUSED, ids="+".join)
+async def test_a_token_mixing_national_and_force_roles_is_refused_on_every_route(
+    app, client, session, tokens, roles
+):
+    """auditor + a force role, whether the token names the objects' force or another:
+    403 `mixed-roles` on every route, on the caller's own objects and on anyone's."""
+    world = await seed(session, roles)
+    wrong = []
+    for force in (FORCE, OTHER_FORCE):
+        auth = tokens.headers(*roles, force=force)
+        for route in _routes(app):
+            if is_public(route):
+                continue
+            for variant in ("own", "other"):
+                r = await send(client, build(*route, world, variant), auth)
+                if r.status_code != 403 or r.json().get("code") != "mixed-roles":
+                    who = f"{'+'.join(roles)}@{force}"
+                    wrong.append(_mismatch(route, who, variant, "403 mixed-roles", r))
+    assert not wrong, f"{len(wrong)} routes let a mixed caller through:\n" + "\n".join(wrong)
