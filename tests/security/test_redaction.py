@@ -520,3 +520,34 @@ def test_who_sees_the_operators_of_an_account(roles, force, anonymous, operates,
     caller_force = {None: None, "own": own, "other": other}[force]
     principal = Principal("x", None, frozenset(roles), "f" if caller_force else None, caller_force)
     assert redaction.sees_operators(principal, own, anonymous, operates) is shown
+
+
+async def test_the_sql_and_python_forms_of_the_rule_agree(session):
+    from app.accounts import repository
+    from tests.factories import make_account, make_person
+
+    staffs = await make_force(session, "staffs")
+    wmids = await make_force(session, "wmids")
+    runner = await make_person(session, staffs, subject="sub-runner")
+    accounts = [
+        await make_account(session, force, is_anonymous=anonymous, owner=owner)
+        for force in (staffs, wmids)
+        for anonymous in (False, True)
+        for owner in ((runner,) if force is staffs else ()) + (None,)
+    ]
+    callers = [
+        Principal(sub, None, frozenset(roles), code, force_id)
+        for roles in (
+            {"admin"}, {"auditor"}, {"comms_admin"}, {"psd"}, {"staff"}, {"collector"},
+            {"auditor", "comms_admin"}, {"auditor", "staff"},
+        )
+        for sub, code, force_id in (("sub-runner", "staffs", staffs.id), ("x", "wmids", wmids.id))
+    ]  # fmt: skip
+    for principal in callers:
+        shown = await repository.operators_shown(session, principal, {a.id for a in accounts})
+        for account in accounts:
+            operates = account.owner_id == runner.id and principal.sub == "sub-runner"
+            expected = redaction.sees_operators(
+                principal, account.force_id, account.is_anonymous, operates
+            )
+            assert (account.id in shown) is expected, (principal.roles, principal.force, account)
