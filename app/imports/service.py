@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.audit import service as audit
 from app.audit.service import Actor
+from app.auth import redaction
 from app.auth.principal import Principal
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.imports.parsing import Errors, Row, parse
@@ -115,9 +116,11 @@ async def _registered(session: AsyncSession, rows: list[Row]) -> set[tuple[str, 
 
 
 async def _resolved(
-    session: AsyncSession, force_id: uuid.UUID, rows: list[Row], errors: Errors
+    session: AsyncSession, force_id: uuid.UUID, rows: list[Row], errors: Errors, named: bool
 ) -> list[tuple[Row, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]]:
-    """Each good row with its owner id, unit id and objective ids; errors for the rest."""
+    """Each good row with its owner id, unit id and objective ids; errors for the rest.
+    `named`: the caller reads the force's people records, so an error may say whether a
+    staff id exists or has left; otherwise both read alike (`app.auth.redaction`)."""
     people = await _by_key(
         session, Person.staff_id, (Person.id, Person.status), Person.force_id == force_id,
         {r.owner_staff_id for r in rows if r.owner_staff_id},
@@ -134,7 +137,10 @@ async def _resolved(
     for row in rows:
         before = errors.count
         owner = people.get(row.owner_staff_id) if row.owner_staff_id else None
-        if row.owner_staff_id and owner is None:
+        if row.owner_staff_id and not named and (owner is None or owner.status != "active"):
+            msg = f"No active person with staff id {row.owner_staff_id!r}."
+            errors.add(row.line, "owner_staff_id", msg)
+        elif row.owner_staff_id and owner is None:
             errors.add(
                 row.line, "owner_staff_id", f"No person with staff id {row.owner_staff_id!r}."
             )
@@ -178,7 +184,10 @@ async def import_accounts(
         raise ImportForceNotFound("No such force.")
     errors = Errors()
     rows = parse(csv_bytes, errors)
-    good = await _resolved(session, force_id, rows, errors) if rows else []
+    named = isinstance(principal_or_actor, Actor) or redaction.reads_people_of(
+        principal_or_actor, force_id
+    )
+    good = await _resolved(session, force_id, rows, errors, named) if rows else []
     if errors:
         shown = len(errors.items)
         detail = f"{errors.count} problem(s) in {len(errors.bad_lines)} line(s)"

@@ -551,3 +551,30 @@ async def test_the_sql_and_python_forms_of_the_rule_agree(session):
                 principal, account.force_id, account.is_anonymous, operates
             )
             assert (account.id in shown) is expected, (principal.roles, principal.force, account)
+
+
+@pytest.mark.parametrize("caller", ["auditor_and_other_comms_admin", "comms_admin", "admin"])
+async def test_import_errors_tell_of_a_person_only_to_who_reads_their_record(
+    client, tokens, session, caller
+):
+    world = await build_world(client, tokens, session)
+    body = (
+        "platform,handle,display_name,classification,status,owner_staff_id\r\n"
+        f"x,importone,One,official,active,{world.owner.staff_id}\r\n"
+        "x,importtwo,Two,official,active,NOBODY-0\r\n"
+    )
+    r = await client.post(
+        f"{API}/imports/accounts",
+        params={"dry_run": "true", "force": "staffs"},
+        content=body,
+        headers={**_headers(tokens, caller), "Content-Type": "text/csv"},
+    )
+    assert r.status_code in ((422,) if caller in MAY_SEE else (403, 404, 422)), r.text
+    if r.status_code != 422:
+        return  # a mixed token refused outright: nothing said about anyone
+    msgs = {e["line"]: e["msg"] for e in r.json()["errors"] if e["field"] == "owner_staff_id"}
+    if caller in MAY_SEE:
+        assert msgs[2] == f"{world.owner.staff_id!r} has left the force."
+    else:
+        # The hidden owner's staff id reads exactly like one that does not exist.
+        assert msgs[2].replace(world.owner.staff_id, "X") == msgs[3].replace("NOBODY-0", "X")
