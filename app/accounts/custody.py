@@ -219,21 +219,23 @@ async def end_editorships_of_person(
 # --- reading the past (comms_admin, psd, admin) --------------------------------------
 
 
-def _operator(principal: Principal, account: Account, person_id: uuid.UUID, name: str) -> Operator:
-    shown = repository.shows_operators(principal, account.is_anonymous, False)
-    return Operator(id=person_id, name=name if shown else None)
+async def _shows_operators(session: AsyncSession, principal: Principal, account: Account) -> bool:
+    return account.id in await repository.operators_shown(session, principal, {account.id})
 
 
 async def custodians(
     session: AsyncSession, principal: Principal, account_id: uuid.UUID, at: datetime | None
 ) -> CustodiansRead:
-    """Owner and editors at instant `at` (default now)."""
+    """Owner and editors at instant `at` (default now); nobody where the caller may not
+    see the account's operators."""
     at = at or clock.now()
     account = await get_visible(session, principal, account_id)
+    if not await _shows_operators(session, principal, account):
+        return CustodiansRead(at=at, owner=None, editors=[], operators_redacted=True)
     owner = None
     editors = []
     for row in await repository.custodians_at(session, account.id, at):
-        ref = _operator(principal, account, row.id, row.name)
+        ref = Operator(id=row.id, name=row.name)
         if row.role == "owner":
             owner = ref
         else:
@@ -245,8 +247,10 @@ async def history(
     session: AsyncSession, principal: Principal, account_id: uuid.UUID
 ) -> HistoryRead:
     """Custodian intervals and status/classification changes (from the account's audit
-    events), oldest first."""
+    events), oldest first. Where the caller may not see the account's operators, the
+    intervals keep their times but no person, and no change names its actor."""
     account = await get_visible(session, principal, account_id)
+    shown = await _shows_operators(session, principal, account)
     # At one instant, the change events (e.g. the creation) come before the intervals.
     items: list[tuple[datetime, int, int, HistoryEntry]] = []
     for n, row in enumerate(await repository.custodian_intervals(session, account.id)):
@@ -254,7 +258,7 @@ async def history(
             at=row.valid_from,
             kind="custodian",
             role=row.role,
-            person=_operator(principal, account, row.person_id, row.name),
+            person=Operator(id=row.person_id, name=row.name) if shown else None,
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )
@@ -270,11 +274,15 @@ async def history(
                 old=change[0],
                 new=change[1],
                 action=event.action,
-                actor=event.actor_sub,
+                actor=event.actor_sub if shown else None,
             )
             items.append((event.at, 0, event.id * 2 + (field == "status"), entry))
     items.sort(key=lambda item: item[:3])
-    return HistoryRead(account_id=account.id, items=[item[3] for item in items])
+    return HistoryRead(
+        account_id=account.id,
+        items=[item[3] for item in items],
+        operators_redacted=not shown,
+    )
 
 
 async def person_accounts(

@@ -38,12 +38,13 @@ def _line(values: list[Any]) -> str:
     return out.getvalue()
 
 
-_PLAIN = tuple(c for c in COLUMNS if c not in ("owner_name", "flags"))
+_PLAIN = tuple(c for c in COLUMNS if c != "flags")
 
 
-def _values(row: Mapping[str, Any], shown: bool) -> list[Any]:
+def _values(row: Mapping[str, Any]) -> list[Any]:
+    # owner_id and owner_name are empty where the caller may not see operators: the
+    # statement redacts them (`app.auth.redaction`).
     values = {c: row[c] for c in _PLAIN}
-    values["owner_name"] = row["owner_name"] if shown else None
     values["flags"] = ";".join(flags.flags_of(row))
     return [values[c] for c in COLUMNS]
 
@@ -57,8 +58,8 @@ async def stream_csv(
     session = db.session(write=False)
     try:
         chunk: list[str] = []
-        async for row, shown in service.export_rows(session, principal, filters, batch):
-            chunk.append(_line(_values(row, shown)))
+        async for row in service.export_rows(session, principal, filters, batch):
+            chunk.append(_line(_values(row)))
             if len(chunk) >= batch:
                 yield "".join(chunk)
                 chunk = []

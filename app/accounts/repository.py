@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.auth.deps import force_filter
+from app.auth import redaction
 from app.auth.principal import Principal
 from app.compliance import flags
 from app.db import Database, fetch_rows
@@ -33,29 +33,15 @@ from app.sqljson import json_array, json_array_agg, loads_list
 # Roles that see every account of their force (collector: a machine client posting
 # activity figures for any of them).
 FORCE_WIDE_ROLES = ("comms_admin", "psd", "collector")
-# Roles that always see who runs an account, anonymous ones included.
-OPERATOR_ROLES = ("admin", "comms_admin", "psd")
 
 Owner = aliased(Person, name="owner")
-_Caller = aliased(Person, name="caller")
-_CallerCustody = aliased(Custodianship, name="caller_custody")
 
 
 def caller_operates(principal: Principal) -> sa.ColumnElement[bool]:
     """True for accounts the caller runs now: an open custodianship of their person record."""
     if principal.force_id is None:
         return sa.false()
-    return (
-        sa.select(_CallerCustody.id)
-        .join(_Caller, _Caller.id == _CallerCustody.person_id)
-        .where(
-            _CallerCustody.account_id == Account.id,
-            _CallerCustody.valid_to.is_(None),
-            _Caller.force_id == principal.force_id,
-            _Caller.subject == principal.sub,
-        )
-        .exists()
-    )
+    return redaction.caller_runs(Account.id, principal.force_id, principal.sub)
 
 
 def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
@@ -71,16 +57,7 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     )
 
 
-def shows_operators(principal: Principal, is_anonymous: bool, operates: bool) -> bool:
-    """Whether names of an account's owner and editors are shown, or only their ids."""
-    if principal.has(*OPERATOR_ROLES) or operates:
-        return True
-    if principal.has("auditor"):
-        return False
-    return not is_anonymous
-
-
-def _base_columns() -> list[Any]:
+def _base_columns(shown: sa.ColumnElement[bool]) -> list[Any]:
     return [
         Account.id,
         Account.force_id,
@@ -94,8 +71,9 @@ def _base_columns() -> list[Any]:
         Account.status,
         Account.is_anonymous,
         Account.unit_id,
-        Account.owner_id,
-        Owner.name.label("owner_name"),
+        redaction.shown_or_null(shown, Account.owner_id, "owner_id"),
+        redaction.shown_or_null(shown, Owner.name, "owner_name"),
+        shown.label("operators_shown"),
         Account.review_due_on,
         Account.last_post_at,
         Account.legal_hold,
@@ -119,21 +97,21 @@ _SUB = sa.bindparam("caller_sub", type_=sa.String())
 _ACCOUNT_ID = sa.bindparam("account_id", type_=sa.Uuid())
 
 
-def _shape(principal: Principal) -> tuple[str, str]:
-    """(whose accounts: all | force | staff, whose operators: all | own | none)."""
+def _shape(principal: Principal) -> tuple[str, redaction.OperatorShape]:
+    """(whose accounts: all | force | staff, whose operators: `redaction.operator_shape`)."""
     if principal.is_national:
         visibility = "all"
     elif principal.has(*FORCE_WIDE_ROLES):
         visibility = "force"
     else:
         visibility = "staff"
-    if principal.has(*OPERATOR_ROLES):
-        operators = "all"
-    elif principal.force_id is None:
-        operators = "none"
-    else:
-        operators = "own"
-    return visibility, operators
+    return visibility, redaction.operator_shape(principal)
+
+
+def _operators_shown(operators: redaction.OperatorShape) -> sa.ColumnElement[bool]:
+    return redaction.operators_shown_sql(
+        operators, Account.force_id, Account.is_anonymous, _SCOPE, _operates_bound
+    )
 
 
 def _params(principal: Principal, now: datetime) -> dict[str, Any]:
@@ -145,22 +123,13 @@ def _params(principal: Principal, now: datetime) -> dict[str, Any]:
 
 
 def _operates_bound() -> sa.ColumnElement[bool]:
-    return (
-        sa.select(_CallerCustody.id)
-        .join(_Caller, _Caller.id == _CallerCustody.person_id)
-        .where(
-            _CallerCustody.account_id == Account.id,
-            _CallerCustody.valid_to.is_(None),
-            _Caller.force_id == _SCOPE,
-            _Caller.subject == _SUB,
-        )
-        .exists()
-    )
+    return redaction.caller_runs(Account.id, _SCOPE, _SUB)
 
 
-def _children_columns() -> list[Any]:
-    """The account's open editors ([[id, name], ...]) and objective codes, as JSON text,
-    so one statement answers a read (sorted in Python: `editors_of`, `objectives_of`)."""
+def _children_columns(shown: sa.ColumnElement[bool]) -> list[Any]:
+    """The account's open editors ([[id, name], ...]; NULL where the caller may not see
+    operators) and objective codes, as JSON text, so one statement answers a read (sorted
+    in Python: `editors_of`, `objectives_of`)."""
     editor = aliased(Person, name="editor")
     editors = (
         sa.select(json_array_agg(json_array(editor.id, editor.name)))
@@ -185,7 +154,10 @@ def _children_columns() -> list[Any]:
         .where(AccountObjective.account_id == Account.id)
         .scalar_subquery()
     )
-    return [editors.label("editors_json"), objectives.label("objectives_json")]
+    return [
+        redaction.shown_or_null(shown, editors, "editors_json"),
+        objectives.label("objectives_json"),
+    ]
 
 
 def editors_of(row: Mapping[str, Any]) -> list[tuple[uuid.UUID, str]]:
@@ -197,15 +169,14 @@ def objectives_of(row: Mapping[str, Any]) -> list[str]:
     return sorted(loads_list(row["objectives_json"]))
 
 
-def _build_select(shape: tuple[str, str]) -> sa.Select[Any]:
+def _build_select(shape: tuple[str, redaction.OperatorShape]) -> sa.Select[Any]:
     visibility, operators = shape
-    operates = {"all": sa.true(), "none": sa.false()}.get(operators)
+    shown = _operators_shown(operators)
     query = (
         sa.select(
-            *_base_columns(),
+            *_base_columns(shown),
             *flags.flag_columns(_FLAG_TIME),
-            (operates if operates is not None else _operates_bound()).label("caller_operates"),
-            *_children_columns(),
+            *_children_columns(shown),
         )
         .select_from(Account)
         .join(Force, Force.id == Account.force_id)
@@ -235,7 +206,7 @@ def _cached(key: Any, build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
     return found
 
 
-def _base(principal: Principal) -> tuple[tuple[str, str], sa.Select[Any]]:
+def _base(principal: Principal) -> tuple[tuple[str, redaction.OperatorShape], sa.Select[Any]]:
     shape = _shape(principal)
     return shape, _cached(("base", shape), lambda: _build_select(shape))
 
@@ -285,11 +256,18 @@ def like_pattern(text: str) -> str:
 
 
 def _filtered(
-    base: sa.Select[Any], given: tuple[str, ...], flag: str | None, q: bool
+    base: sa.Select[Any],
+    operators: redaction.OperatorShape,
+    given: tuple[str, ...],
+    flag: str | None,
+    q: bool,
 ) -> sa.Select[Any]:
     query = base
     for name in given:
         query = query.where(_EQUALITY_FILTERS[name] == sa.bindparam(f"f_{name}"))
+    if "owner_id" in given:
+        # Filtering by owner is asking who runs an account: only where the answer shows.
+        query = query.where(_operators_shown(operators))
     if flag is not None:
         # Per row: the page walks the (force_id, id) or primary key index and stops at
         # its limit, so its cost follows the page, not the registry (the set form
@@ -327,7 +305,7 @@ async def account_rows(
     params["row_limit"] = limit
 
     def build() -> sa.Select[Any]:
-        query = _filtered(base, given, filters.flag, bool(filters.q))
+        query = _filtered(base, shape[1], given, filters.flag, bool(filters.q))
         if after_id is not None:
             query = query.where(Account.id > sa.bindparam("after_id", type_=sa.Uuid()))
         return query.order_by(Account.id).limit(sa.bindparam("row_limit", type_=sa.Integer()))
@@ -419,9 +397,26 @@ async def active_person(
 async def person_in_scope(
     session: AsyncSession, principal: Principal, person_id: uuid.UUID
 ) -> Person | None:
+    """A person record the caller may read (`redaction.people_filter`)."""
     return await session.scalar(
-        sa.select(Person).where(Person.id == person_id, force_filter(principal, Person.force_id))
+        sa.select(Person).where(
+            Person.id == person_id,
+            redaction.people_filter(principal, Person.force_id, Person.subject),
+        )
     )
+
+
+async def operators_shown(
+    session: AsyncSession, principal: Principal, account_ids: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Of these accounts, those whose operators the caller may see, in one statement."""
+    if not account_ids:
+        return set()
+    shown = redaction.principal_operators_shown(
+        principal, Account.force_id, Account.is_anonymous, Account.id
+    )
+    rows = await session.scalars(sa.select(Account.id).where(Account.id.in_(account_ids), shown))
+    return set(rows)
 
 
 async def unit_exists(session: AsyncSession, force_id: uuid.UUID, unit_id: uuid.UUID) -> bool:

@@ -93,7 +93,9 @@ async def list_accounts(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response | Page[AccountRead]:
-    """Accounts the caller may see, filtered; `Accept: text/csv` streams every match."""
+    """Accounts the caller may see, filtered; `Accept: text/csv` streams every match.
+    Operators the caller may not see are left out (`operators_redacted`), and `owner_id`
+    finds only accounts whose owner the caller may see."""
     filters = AccountFilters(
         force_id=await scope_force_id(db, principal, force),
         platform=platform,
@@ -139,7 +141,7 @@ async def create_account(
 async def get_account(
     account_id: uuid.UUID, db: ReadDatabase, principal: CurrentPrincipal, response: Response
 ) -> AccountRead:
-    """One account, with its owner, editors and flags."""
+    """One account, with its owner, editors (where the caller may see them) and flags."""
     account = await service.read(db, principal, account_id)
     response.headers["ETag"] = etag(account.version)
     return account
@@ -211,7 +213,8 @@ async def remove_editor(
 async def get_custodians(
     account_id: uuid.UUID, session: Session, principal: Investigator, at: At = None
 ) -> CustodiansRead:
-    """Owner and editors of the account at instant `at` (default now)."""
+    """Owner and editors of the account at instant `at` (default now); none where the
+    caller may not see the account's operators."""
     return await service.custodians(session, principal, account_id, _utc(at))
 
 
@@ -223,7 +226,8 @@ async def get_custodians(
 async def get_history(
     account_id: uuid.UUID, session: Session, principal: Investigator
 ) -> HistoryRead:
-    """Ownership and status timeline of the account, oldest first."""
+    """Ownership and status timeline of the account, oldest first (without people where
+    the caller may not see the account's operators)."""
     return await service.history(session, principal, account_id)
 
 
@@ -235,7 +239,8 @@ async def get_history(
 async def get_person_accounts(
     person_id: uuid.UUID, session: Session, principal: Investigator, at: At = None
 ) -> PersonAccountsRead:
-    """The accounts a person owned or edited at instant `at` (default now)."""
+    """The accounts a person owned or edited at instant `at` (default now); the person
+    must be one whose record the caller reads."""
     return await service.person_accounts(session, principal, person_id, _utc(at))
 
 

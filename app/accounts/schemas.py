@@ -31,7 +31,8 @@ HandleText = Annotated[
 
 
 class Operator(Output):
-    """A person running an account: `{id, name}`, or `{id}` where operators are redacted."""
+    """A person running an account. Where the caller may not see an account's operators
+    they are left out altogether (`app.auth.redaction`), never shown by id alone."""
 
     id: uuid.UUID
     name: str | None = Field(default=None, exclude_if=lambda name: name is None)
@@ -94,6 +95,11 @@ class AccountRead(Output):
     objectives: list[str]
     owner: Operator | None
     editors: list[Operator]
+    operators_redacted: bool = Field(
+        default=False,
+        description="True where the caller may not see who runs the account: the "
+        "operators are then left out (no id, no name).",
+    )
     review_due_on: date | None
     last_post_at: datetime | None
     flags: list[str]
@@ -111,6 +117,11 @@ class CustodiansRead(Output):
     at: datetime
     owner: Operator | None
     editors: list[Operator]
+    operators_redacted: bool = Field(
+        default=False,
+        description="True where the caller may not see who runs the account: the "
+        "operators are then left out (no id, no name).",
+    )
 
 
 class HistoryEntry(Output):
@@ -118,6 +129,7 @@ class HistoryEntry(Output):
 
     `custodian`: `role` held by `person` from `valid_from` to `valid_to` (null: still holds);
     `status` / `classification`: the field moved from `old` to `new` by `action` of `actor`.
+    Where the caller may not see the account's operators, `person` and `actor` are null.
     """
 
     at: datetime
@@ -135,6 +147,11 @@ class HistoryEntry(Output):
 class HistoryRead(Output):
     account_id: uuid.UUID
     items: list[HistoryEntry]
+    operators_redacted: bool = Field(
+        default=False,
+        description="True where the caller may not see who runs the account: the "
+        "operators are then left out (no id, no name).",
+    )
 
 
 class AccountBrief(Output):

@@ -28,7 +28,7 @@ from app.accounts.custody import (
     remove_editor,
 )
 from app.accounts.errors import AccountNotFound, DuplicateAccount
-from app.accounts.repository import AccountFilters, shows_operators
+from app.accounts.repository import AccountFilters
 from app.accounts.schemas import AccountCreate, AccountRead, AccountUpdate, Operator
 from app.audit import service as audit
 from app.auth.deps import require_person, target_force_id
@@ -54,6 +54,7 @@ __all__ = [
     "list_page",
     "live_holders",
     "lookup",
+    "operators_shown",
     "person_accounts",
     "read",
     "remove_editor",
@@ -141,11 +142,12 @@ async def _raced(
 
 
 def to_read(principal: Principal, row: Mapping[str, Any]) -> AccountRead:
-    """A row of `repository.account_rows` and friends, as the caller may see it."""
-    shown = shows_operators(principal, row["is_anonymous"], bool(row["caller_operates"]))
+    """A row of `repository.account_rows` and friends, as the caller may see it: the
+    statement has already emptied the operator columns the caller may not see
+    (`app.auth.redaction`)."""
     owner = None
     if row["owner_id"] is not None:
-        owner = Operator(id=row["owner_id"], name=row["owner_name"] if shown else None)
+        owner = Operator(id=row["owner_id"], name=row["owner_name"])
     return AccountRead(
         id=row["id"],
         force=row["force"],
@@ -160,7 +162,8 @@ def to_read(principal: Principal, row: Mapping[str, Any]) -> AccountRead:
         unit_id=row["unit_id"],
         objectives=repository.objectives_of(row),
         owner=owner,
-        editors=[Operator(id=i, name=n if shown else None) for i, n in repository.editors_of(row)],
+        editors=[Operator(id=i, name=n) for i, n in repository.editors_of(row)],
+        operators_redacted=not row["operators_shown"],
         review_due_on=row["review_due_on"],
         last_post_at=row["last_post_at"],
         flags=flags.flags_of(row),
@@ -180,6 +183,14 @@ async def read(
     if row is None:
         raise AccountNotFound(f"No account {account_id} in your scope.")
     return to_read(principal, row)
+
+
+async def operators_shown(
+    session: AsyncSession, principal: Principal, account_ids: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Of these accounts, those whose operators the caller may see (`app.auth.redaction`),
+    for views of other domains that mention them (requests)."""
+    return await repository.operators_shown(session, principal, account_ids)
 
 
 async def list_page(
@@ -203,15 +214,15 @@ async def export_rows(
     principal: Principal,
     filters: AccountFilters,
     batch: int = 500,
-) -> AsyncIterator[tuple[Mapping[str, Any], bool]]:
-    """Every visible account matching `filters`, with whether its operators' names show,
+) -> AsyncIterator[Mapping[str, Any]]:
+    """Every visible account matching `filters` (operators redacted in the statement),
     fetched batch by batch through the keyset."""
     now = clock.now()
     after_id = None
     while True:
         rows = await repository.account_rows(source, principal, filters, after_id, batch, now)
         for row in rows:
-            yield row, shows_operators(principal, row["is_anonymous"], bool(row["caller_operates"]))
+            yield row
         if len(rows) < batch:
             return
         after_id = rows[-1]["id"]

@@ -1,14 +1,16 @@
 """A short human "why" for each flag an account carries (for reports and exports).
 
-`reasons(session, account_ids, now)` answers `{account_id: {flag: reason}}` with only the
-flags that are raised, computed by the same SQL as the flags themselves (a handful of
-statements per 500 accounts, never one per account).
+`reasons(session, account_ids, now, named=...)` answers `{account_id: {flag: reason}}` with
+only the flags that are raised, computed by the same SQL as the flags themselves (a handful
+of statements per 500 accounts, never one per account). Reasons name an operator only on
+the accounts in `named` — those whose operators the caller may see (`app.auth.redaction`);
+elsewhere they say "the owner" or "an editor".
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -70,7 +72,7 @@ async def _activity_totals(
 
 
 async def _missing_signoffs(
-    session: AsyncSession, ids: list[uuid.UUID], now: datetime
+    session: AsyncSession, ids: list[uuid.UUID], named: Container[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, list[str]]:
     a = Account.__table__
     cust = Custodianship.__table__
@@ -105,11 +107,15 @@ async def _missing_signoffs(
     )
     out: dict[uuid.UUID, list[str]] = {}
     for r in await session.execute(query):
+        who = f"{r.name} ({r.role})" if r.account_id in named else _ROLE_ONLY[r.role]
         out.setdefault(r.account_id, []).append(
-            f"{r.name} ({r.role}) has not signed {r.code} v{r.version}"
+            f"{who} has not signed {r.code} v{r.version}"
             f" (in effect since {r.effective_from.date()})"
         )
     return out
+
+
+_ROLE_ONLY = {"owner": "The owner", "editor": "An editor"}
 
 
 def _dormant(row: Any) -> str:
@@ -121,14 +127,18 @@ def _dormant(row: Any) -> str:
     return f"No post since {row.last_post_at.date()} (more than {row.dormancy_days} days)."
 
 
-def _orphaned(row: Any) -> str:
+def _orphaned(row: Any, named: bool) -> str:
     if row.owner_id is None:
         return "No owner is recorded."
-    return f"The owner, {row.owner_name}, has left."
+    return f"The owner, {row.owner_name}, has left." if named else "The owner has left."
 
 
 async def reasons(
-    session: AsyncSession, account_ids: Iterable[uuid.UUID], now: datetime
+    session: AsyncSession,
+    account_ids: Iterable[uuid.UUID],
+    now: datetime,
+    *,
+    named: Container[uuid.UUID] = frozenset(),
 ) -> dict[uuid.UUID, dict[str, str]]:
     ids = list(dict.fromkeys(account_ids))
     out: dict[uuid.UUID, dict[str, str]] = {}
@@ -140,7 +150,7 @@ async def reasons(
         busy = [i for i, f in flagged.items() if f & {"broadcast_only", "repost_heavy"}]
         totals = await _activity_totals(session, busy, now) if busy else {}
         unsigned = [i for i, f in flagged.items() if "guidelines_outstanding" in f]
-        missing = await _missing_signoffs(session, unsigned, now) if unsigned else {}
+        missing = await _missing_signoffs(session, unsigned, named, now) if unsigned else {}
         for row in rows:
             why: dict[str, str] = {}
             flags = flagged[row.id]
@@ -158,7 +168,7 @@ async def reasons(
                     f" ({_percent(t.reposts, t.items)}) in {window}; 80 % or more."
                 )
             if "orphaned" in flags:
-                why["orphaned"] = _orphaned(row)
+                why["orphaned"] = _orphaned(row, row.id in named)
             if "guidelines_outstanding" in flags:
                 why["guidelines_outstanding"] = (
                     "; ".join(missing.get(row.id, [])) or "An operator has not signed."

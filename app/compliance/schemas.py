@@ -18,7 +18,9 @@ class AttestIn(Input):
 class AttestationRead(Output):
     id: uuid.UUID
     account_id: uuid.UUID
-    person: PersonRef
+    person: PersonRef | None = Field(
+        description="The attesting owner; null where the caller may not see operators."
+    )
     still_needed: bool
     note: str | None
     at: datetime

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.audit import service as audit
+from app.auth import redaction
 from app.auth.deps import force_filter, person_id_of
 from app.auth.principal import Principal
 from app.compliance.schemas import AttestationRead, AttestIn
@@ -50,6 +51,7 @@ async def _account(session: AsyncSession, principal: Principal, account_id: uuid
                 ACCOUNTS.c.force_id,
                 ACCOUNTS.c.status,
                 ACCOUNTS.c.classification,
+                ACCOUNTS.c.is_anonymous,
                 ACCOUNTS.c.owner_id,
                 ACCOUNTS.c.review_due_on,
                 Force.review_interval_days,
@@ -90,11 +92,13 @@ async def _visible_account(
     return account
 
 
-def _to_read(attestation: Attestation, name: str | None) -> AttestationRead:
+def _to_read(attestation: Attestation, name: str | None, shown: bool = True) -> AttestationRead:
+    """`shown`: whether the caller may see the account's operators (`app.auth.redaction`);
+    where not, the attesting owner is left out."""
     return AttestationRead(
         id=attestation.id,
         account_id=attestation.account_id,
-        person=PersonRef(id=attestation.person_id, name=name),
+        person=PersonRef(id=attestation.person_id, name=name) if shown else None,
         still_needed=attestation.still_needed,
         note=attestation.note,
         at=attestation.at,
@@ -103,9 +107,16 @@ def _to_read(attestation: Attestation, name: str | None) -> AttestationRead:
     )
 
 
-async def _read(session: AsyncSession, attestation: Attestation) -> AttestationRead:
+async def _read(
+    session: AsyncSession, attestation: Attestation, shown: bool = True
+) -> AttestationRead:
     name = await session.scalar(sa.select(Person.name).where(Person.id == attestation.person_id))
-    return _to_read(attestation, name)
+    return _to_read(attestation, name, shown)
+
+
+def _shows_attester(principal: Principal, account: Any) -> bool:
+    # Only oversight roles read others' attestations; the attester reads their own (shown).
+    return redaction.sees_operators(principal, account.force_id, account.is_anonymous, False)
 
 
 async def attest(
@@ -197,7 +208,8 @@ async def list_attestations(
             )
         ).all()
     )
-    return [_to_read(r, names.get(r.person_id)) for r in rows]
+    shown = _shows_attester(principal, account)
+    return [_to_read(r, names.get(r.person_id), shown) for r in rows]
 
 
 async def get_attestation(
@@ -212,6 +224,7 @@ async def get_attestation(
     )
     if attestation is None:
         raise AttestationNotFound("No such attestation.")
-    if not principal.has(*OVERSIGHT_ROLES) and attestation.person_id != person_id:
+    own = attestation.person_id == person_id
+    if not principal.has(*OVERSIGHT_ROLES) and not own:
         raise Forbidden("Only oversight roles or the attesting person may read this.")
-    return await _read(session, attestation)
+    return await _read(session, attestation, own or _shows_attester(principal, account))

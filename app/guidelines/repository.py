@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import redaction
 from app.auth.principal import Principal
 from app.guidelines.rules import (
     GUIDELINES,
@@ -209,6 +210,7 @@ def _operates_live_account(person: Any) -> sa.ColumnElement[bool]:
 
 async def outstanding_page(
     session: AsyncSession,
+    principal: Principal,
     now: datetime,
     *,
     force_id: uuid.UUID | None,
@@ -232,6 +234,8 @@ async def outstanding_page(
             is_current(g, now),
             ~has_accepted_signoff(p.c.id, g),
             _operates_live_account(p),
+            # Only people whose records the caller reads (app.auth.redaction).
+            redaction.people_filter(principal, p.c.force_id, p.c.subject),
         )
         .order_by(p.c.id, g.c.id)
         .limit(limit + 1)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.audit import service as audit
+from app.auth import redaction
 from app.auth.deps import person_id_of, require_person
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -32,8 +33,6 @@ from app.guidelines.schemas import (
 )
 from app.models import Force, Guideline, Signoff
 from app.schemas import PersonRef
-
-READ_OTHERS_ROLES = ("comms_admin", "psd", "admin")
 
 
 class GuidelineNotFound(NotFound):
@@ -257,14 +256,17 @@ async def get_signoff(
     row = await repository.get_signoff_row(session, signoff_id)
     if row is None or (not principal.is_national and row.Signoff.force_id != principal.force_id):
         raise SignoffNotFound("No such sign-off.")
-    if not principal.has(*READ_OTHERS_ROLES):
+    if not redaction.reads_people_of(principal, row.Signoff.force_id):
         await _require_self(session, principal, row.Signoff.person_id)
     return _signoff_read(row)
 
 
 async def _require_self(session: AsyncSession, principal: Principal, person_id: uuid.UUID) -> None:
     if await person_id_of(session, principal) != person_id:
-        raise Forbidden("Only comms_admin, psd or admin may read another person's sign-offs.")
+        raise Forbidden(
+            "Only comms_admin or psd of the person's force, or admin, may read another person's "
+            "sign-offs."
+        )
 
 
 async def signoffs_of_person(
@@ -277,7 +279,7 @@ async def signoffs_of_person(
     person = await repository.person_in_scope(session, principal, person_id)
     if person is None:
         raise PersonNotFound("No such person.")
-    if not principal.has(*READ_OTHERS_ROLES):
+    if not redaction.reads_people_of(principal, person.force_id):
         await _require_self(session, principal, person_id)
     rows = await repository.signoffs_of_person(session, person_id, after, limit)
     return [_signoff_read(r) for r in rows]
@@ -336,7 +338,7 @@ async def outstanding(
     limit: int,
 ) -> list[OutstandingItem]:
     rows = await repository.outstanding_page(
-        session, clock.now(), force_id=force_id, after=after, limit=limit
+        session, principal, clock.now(), force_id=force_id, after=after, limit=limit
     )
     fields = await _outstanding_fields(session, rows)
     return [

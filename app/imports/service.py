@@ -22,6 +22,7 @@ from app.accounts import probes
 from app.accounts import service as accounts
 from app.audit import service as audit
 from app.audit.service import Actor
+from app.auth import redaction
 from app.auth.principal import Principal
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.imports.parsing import Errors, Row, parse
@@ -112,9 +113,12 @@ async def _resolved(
     rows: list[Row],
     errors: Errors,
     hidden: list[tuple[str, str]],
+    named: bool,
 ) -> list[tuple[Row, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]]:
     """Each good row with its owner id, unit id and objective ids; errors for the rest.
-    A line refused as a duplicate of an account the caller cannot see goes in `hidden`."""
+    A line refused as a duplicate of an account the caller cannot see goes in `hidden`.
+    `named`: the caller reads the force's people records, so an error may say whether a
+    staff id exists or has left; otherwise both read alike (`app.auth.redaction`)."""
     people = await _by_key(
         session, Person.staff_id, (Person.id, Person.status), Person.force_id == force_id,
         {r.owner_staff_id for r in rows if r.owner_staff_id},
@@ -131,7 +135,10 @@ async def _resolved(
     for row in rows:
         before = errors.count
         owner = people.get(row.owner_staff_id) if row.owner_staff_id else None
-        if row.owner_staff_id and owner is None:
+        if row.owner_staff_id and not named and (owner is None or owner.status != "active"):
+            msg = f"No active person with staff id {row.owner_staff_id!r}."
+            errors.add(row.line, "owner_staff_id", msg)
+        elif row.owner_staff_id and owner is None:
             errors.add(
                 row.line, "owner_staff_id", f"No person with staff id {row.owner_staff_id!r}."
             )
@@ -179,6 +186,9 @@ async def import_accounts(
         raise ImportForceNotFound("No such force.")
     errors = Errors()
     rows = parse(csv_bytes, errors)
+    named = isinstance(principal_or_actor, Actor) or redaction.reads_people_of(
+        principal_or_actor, force_id
+    )
     good = []
     if rows:
         # Every line of another force's account listed "already registered" is a probe
@@ -186,7 +196,7 @@ async def import_accounts(
         # that lists none.
         allowance = await probes.reserve(session, principal_or_actor)
         hidden: list[tuple[str, str]] = []
-        good = await _resolved(session, principal_or_actor, force_id, rows, errors, hidden)
+        good = await _resolved(session, principal_or_actor, force_id, rows, errors, hidden, named)
         via = "import_dry_run" if dry_run else "import"
         await probes.refused(session, allowance, hidden, via)
     if errors:

@@ -7,14 +7,15 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import force_filter
+from app.auth import redaction
 from app.auth.principal import Principal
 from app.models import Custodianship, Force, Person
 from app.pagination import after as after_key
 
 
 def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
-    return force_filter(principal, Person.force_id)
+    """The person records the caller may read (`app.auth.redaction`)."""
+    return redaction.people_filter(principal, Person.force_id, Person.subject)
 
 
 def _like_escaped(text: str) -> str:

@@ -9,7 +9,6 @@ from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.concurrency import etag
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.models.enums import ROLES
 from app.pagination import Cursor, Limit, Page
 from app.people import service
 from app.people.schemas import LeaveBody, PersonCreate, PersonRead, PersonUpdate
@@ -17,7 +16,11 @@ from app.schemas import AUTH_ERRORS, ForceCode, errors
 
 router = APIRouter(prefix="/people", tags=["people"])
 
-Reader = Annotated[Principal, Depends(require_roles(*ROLES))]
+# Who reads people records (`app.auth.redaction`): admin all, comms_admin and psd their
+# force's, staff and collectors their own record only; auditors none (403).
+Reader = Annotated[
+    Principal, Depends(require_roles("staff", "comms_admin", "psd", "collector", "admin"))
+]
 Editor = Annotated[Principal, Depends(require_roles("comms_admin", "admin"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
 ForceParam = Annotated[
@@ -45,7 +48,8 @@ async def list_people(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[PersonRead]:
-    """People of the caller's force (national roles: every force, or `?force=`)."""
+    """People the caller may read: admin every force (or `?force=`), comms_admin and psd
+    their force, staff and collectors only their own record; auditors none."""
     rows, next_cursor = await service.page(
         session,
         principal,
@@ -80,7 +84,8 @@ async def create_person(
 async def get_person(
     person_id: uuid.UUID, session: Session, principal: Reader, response: Response
 ) -> PersonRead:
-    """One person; their ETag guards edits."""
+    """One person (admin; comms_admin, psd of their force; staff their own record, any
+    other is 404); their ETag guards edits."""
     person, code = await service.get(session, principal, person_id)
     response.headers["ETag"] = etag(person.version)
     return PersonRead.of(person, code)

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import redaction
 from app.auth.deps import force_filter
 from app.auth.principal import Principal
 from app.compliance.flags import BOUND, FlagTime, at, bound_values, flag_expression
@@ -207,6 +208,9 @@ async def flagged_accounts(
     # The flags' set queries kept to the forces in scope (their own scans, by index).
     forces = [f.id for f in await forces_in_scope(session, principal, force_id)]
     t = dataclasses.replace(at(now), forces=forces)
+    shown = redaction.principal_operators_shown(
+        principal, Account.force_id, Account.is_anonymous, Account.id
+    )
     query = (
         sa.select(
             Account.id,
@@ -217,9 +221,11 @@ async def flagged_accounts(
             Account.display_name,
             Account.classification,
             Account.status,
-            Account.owner_id,
-            Person.name.label("owner_name"),
-            Person.status.label("owner_status"),
+            # Who runs it only where the caller may see operators (app.auth.redaction).
+            shown.label("operators_shown"),
+            Account.owner_id.is_not(None).label("has_owner"),
+            redaction.shown_or_null(shown, Account.owner_id, "owner_id"),
+            redaction.shown_or_null(shown, Person.name, "owner_name"),
             Account.review_due_on,
             Account.last_post_at,
             Account.created_at,

@@ -36,7 +36,14 @@ class ComplianceItem(Output):
     display_name: str
     classification: str
     status: str
-    owner: PersonRef | None
+    owner: PersonRef | None = Field(
+        description="Null where there is none, or where the caller may not see operators."
+    )
+    operators_redacted: bool = Field(
+        default=False,
+        description="True where the caller may not see who runs the account: no owner is "
+        "shown and no reason names anyone.",
+    )
     review_due_on: date | None
     last_post_at: datetime | None
     flags: list[str]

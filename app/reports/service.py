@@ -110,7 +110,7 @@ def _why(flag: str, row: Any, dormancy: dict[str, int]) -> str:
             return f"Never posted; registered on {row.created_at.date()} (limit {days} days)."
         return f"No post since {row.last_post_at.date()} (limit {days} days)."
     if flag == "orphaned":
-        return "It has no owner." if row.owner_id is None else "Its owner has left."
+        return "Its owner has left." if row.has_owner else "It has no owner."
     if flag == "review_overdue" and row.review_due_on is not None:
         return f"Its review was due on {row.review_due_on}."
     return _WHY[flag]
@@ -127,24 +127,21 @@ _WHY = {
 }
 
 
-def _sees_operator(principal: Principal, classification: str) -> bool:
-    # Auditors see unofficial accounts with their operators redacted (SPEC §3).
-    return classification != "unofficial" or principal.has("admin", "comms_admin", "psd")
-
-
 async def _items(
     session: AsyncSession, principal: Principal, rows: Sequence[Any], now: datetime
 ) -> list[ComplianceItem]:
     dormancy = await repository.dormancy_days(session, {r.force for r in rows})
-    explained = await _explained(session, [r.id for r in rows], now)
+    # The statement has emptied owner_id and owner_name where the caller may not see the
+    # account's operators; the reasons then name no one either (app.auth.redaction).
+    named = {r.id for r in rows if r.operators_shown}
+    explained = await _explained(session, [r.id for r in rows], named, now)
     items = []
     for r in rows:
         flags = [f for f in FLAGS if getattr(r, f"flag_{f}")]
         given = explained.get(r.id, {})
         owner = None
         if r.owner_id is not None:
-            name = r.owner_name if _sees_operator(principal, r.classification) else None
-            owner = PersonRef(id=r.owner_id, name=name)
+            owner = PersonRef(id=r.owner_id, name=r.owner_name)
         items.append(
             ComplianceItem(
                 id=r.id,
@@ -156,6 +153,7 @@ async def _items(
                 classification=r.classification,
                 status=r.status,
                 owner=owner,
+                operators_redacted=not r.operators_shown,
                 review_due_on=r.review_due_on,
                 last_post_at=r.last_post_at,
                 flags=flags,
@@ -166,10 +164,10 @@ async def _items(
 
 
 async def _explained(
-    session: AsyncSession, ids: list[uuid.UUID], now: datetime
+    session: AsyncSession, ids: list[uuid.UUID], named: set[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, dict[str, str]]:
     """The compliance module's reasons; ours fill any gap (a flag it does not explain)."""
-    return await explain.reasons(session, ids, now) if ids else {}
+    return await explain.reasons(session, ids, now, named=named) if ids else {}
 
 
 async def compliance_page(

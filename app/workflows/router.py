@@ -5,6 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
+from app.accounts import service as accounts
+from app.auth import redaction
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
@@ -43,27 +45,48 @@ Move = Annotated[MoveBody, Body()]
 _NO_COMMENT = MoveBody()
 
 
-def _summary(request: Request, force: str) -> RequestSummary:
+def _summary(request: Request, force: str, principal: Principal, shown: bool) -> RequestSummary:
+    """A request as the caller may see it: where it may not see the operators of the
+    request's account (`app.auth.redaction`), no one is named but the caller itself."""
+    own = request.requested_by == principal.sub
     return RequestSummary(
         id=request.id,
         force=force,
         kind=request.kind,
         account_id=request.account_id,
         reason=request.reason,
-        details=request.details,
+        details=request.details if shown else redaction.without_people(request.details),
         status=request.status,
-        requested_by=request.requested_by,
-        requested_by_name=request.requested_by_name,
-        requested_by_person_id=request.requested_by_person_id,
+        requested_by=request.requested_by if shown or own else None,
+        requested_by_name=request.requested_by_name if shown or own else None,
+        requested_by_person_id=request.requested_by_person_id if shown or own else None,
+        operators_redacted=not shown,
         version=request.version,
         created_at=request.created_at,
         updated_at=request.updated_at,
     )
 
 
-def _read(view: service.RequestView, response: Response | None = None) -> RequestRead:
+async def _read(
+    session: Session,
+    principal: Principal,
+    view: service.RequestView,
+    response: Response | None = None,
+) -> RequestRead:
     request = view.request
-    decisions = [DecisionRead.model_validate(d) for d in view.decisions]
+    shown = request.account_id in await accounts.operators_shown(
+        session, principal, {request.account_id}
+    )
+
+    def actor(sub: str | None) -> str | None:
+        return sub if shown or sub == principal.sub else None
+
+    decisions = [
+        DecisionRead.model_validate(d).model_copy(
+            update={"actor": actor(d.actor), "actor_name": d.actor_name if actor(d.actor) else None}
+        )
+        for d in view.decisions
+    ]
     checklist = [
         ChecklistItemRead(
             item=i.item,
@@ -71,15 +94,16 @@ def _read(view: service.RequestView, response: Response | None = None) -> Reques
             system=bool((found := item_of(request.kind, i.item)) and found.system),
             done=i.done,
             note=i.note,
-            done_by=i.done_by,
+            done_by=actor(i.done_by),
             done_at=i.done_at,
         )
         for i in sorted(view.checklist, key=lambda i: _order(request.kind, i.item))
     ]
-    timeline = [TimelineEntry(at=request.created_at, event="submitted", actor=request.requested_by)]
+    timeline = [
+        TimelineEntry(at=request.created_at, event="submitted", actor=actor(request.requested_by))
+    ]
     timeline += [
-        TimelineEntry(at=d.at, event=d.action, actor=d.actor, comment=d.comment)
-        for d in view.decisions
+        TimelineEntry(at=d.at, event=d.action, actor=d.actor, comment=d.comment) for d in decisions
     ]
     timeline += [
         TimelineEntry(at=i.done_at, event=f"checklist:{i.item}", actor=i.done_by, comment=i.note)
@@ -90,7 +114,7 @@ def _read(view: service.RequestView, response: Response | None = None) -> Reques
     if response is not None:
         response.headers["ETag"] = view.etag
     return RequestRead(
-        **_summary(request, view.force).model_dump(),
+        **_summary(request, view.force, principal, shown).model_dump(),
         decisions=decisions,
         checklist=checklist,
         timeline=timeline,
@@ -112,7 +136,7 @@ async def submit_request(
 
     async def create() -> tuple[RequestRead, str]:
         view = await service.submit(session, principal, body)
-        return _read(view), f"/api/v1/requests/{view.request.id}"
+        return await _read(session, principal, view), f"/api/v1/requests/{view.request.id}"
 
     return await idempotent(session, principal, key, fingerprint("requests", body), create)
 
@@ -140,8 +164,10 @@ async def list_requests(
         session, principal, force=force, status=status, kind=kind, account_id=account_id,
         mine=mine, cursor=cursor, limit=limit,
     )  # fmt: skip
+    shown = await accounts.operators_shown(session, principal, {r.account_id for r, _ in rows})
     return Page[RequestSummary](
-        items=[_summary(r, code) for r, code in rows], next_cursor=next_cursor
+        items=[_summary(r, code, principal, r.account_id in shown) for r, code in rows],
+        next_cursor=next_cursor,
     )
 
 
@@ -150,7 +176,8 @@ async def get_request(
     request_id: uuid.UUID, session: Session, principal: Reader, response: Response
 ) -> RequestRead:
     """One request with its decisions, checklist and timeline."""
-    return _read(await service.get(session, principal, request_id), response)
+    view = await service.get(session, principal, request_id)
+    return await _read(session, principal, view, response)
 
 
 MOVE_ERRORS = errors(*AUTH_ERRORS, 404, 409, 412)
@@ -168,7 +195,7 @@ async def approve_request(
     """Approve a submitted request (comms_admin, admin; never the requester)."""
     comment = body.comment
     view = await service.approve(session, principal, request_id, comment, if_match)
-    return _read(view, response)
+    return await _read(session, principal, view, response)
 
 
 # The body is parsed as MoveBody so that a missing comment is the domain's 422
@@ -210,7 +237,7 @@ async def reject_request(
     """Reject a submitted request, with a comment (comms_admin, admin; never the requester)."""
     comment = body.comment
     view = await service.reject(session, principal, request_id, comment, if_match)
-    return _read(view, response)
+    return await _read(session, principal, view, response)
 
 
 @router.post("/{request_id}/withdraw", response_model=RequestRead, responses=MOVE_ERRORS)
@@ -225,7 +252,7 @@ async def withdraw_request(
     """Withdraw a submitted request (the requester only)."""
     comment = body.comment
     view = await service.withdraw(session, principal, request_id, comment, if_match)
-    return _read(view, response)
+    return await _read(session, principal, view, response)
 
 
 @router.post("/{request_id}/cancel", response_model=RequestRead, responses=MOVE_ERRORS)
@@ -240,7 +267,7 @@ async def cancel_request(
     """Cancel an approved request; an approved decommission restores the account's status."""
     comment = body.comment
     view = await service.cancel(session, principal, request_id, comment, if_match)
-    return _read(view, response)
+    return await _read(session, principal, view, response)
 
 
 @router.post("/{request_id}/complete", response_model=RequestRead, responses=MOVE_ERRORS)
@@ -255,7 +282,7 @@ async def complete_request(
     """Complete an approved request once its checklist is done, applying its effect."""
     comment = body.comment
     view = await service.complete(session, principal, request_id, comment, if_match)
-    return _read(view, response)
+    return await _read(session, principal, view, response)
 
 
 @router.post(
@@ -273,4 +300,4 @@ async def set_checklist_item(
 ) -> RequestRead:
     """Tick (or untick) a checklist item of an approved request (comms_admin, admin)."""
     view = await service.set_checklist_item(session, principal, request_id, item, body)
-    return _read(view, response)
+    return await _read(session, principal, view, response)

@@ -107,7 +107,7 @@ class DecisionRead(Output):
     action: str
     from_status: str
     to_status: str
-    actor: str
+    actor: str | None = Field(description="Null where the caller may not see operators.")
     actor_name: str | None
     comment: str | None
     at: datetime
@@ -138,9 +138,17 @@ class RequestSummary(Output):
     reason: str
     details: dict[str, Any]
     status: str
-    requested_by: str
+    requested_by: str | None = Field(
+        description="The requester's sign-in subject; null (as are its name and person id) "
+        "where the caller may not see the operators of the account, unless it is the caller."
+    )
     requested_by_name: str | None
     requested_by_person_id: uuid.UUID | None
+    operators_redacted: bool = Field(
+        default=False,
+        description="True where the caller may not see who runs the account: the request "
+        "then names no one but the caller, and `details` carries no person.",
+    )
     version: int
     created_at: datetime
     updated_at: datetime

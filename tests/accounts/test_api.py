@@ -299,8 +299,8 @@ async def test_get_returns_every_field_and_an_etag(client, tokens, session, staf
     assert set(got) == {
         "id", "force", "platform", "handle", "url", "platform_account_id", "display_name",
         "classification", "status", "is_anonymous", "unit_id", "objectives", "owner",
-        "editors", "review_due_on", "last_post_at", "flags", "legal_hold", "version",
-        "created_at", "updated_at",
+        "editors", "operators_redacted", "review_due_on", "last_post_at", "flags",
+        "legal_hold", "version", "created_at", "updated_at",
     }  # fmt: skip
     assert got["owner"] == {"id": str(owner.id), "name": "Owner"}
     assert got["editors"] == [{"id": str(editor.id), "name": "Editor"}]

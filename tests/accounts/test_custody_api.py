@@ -89,7 +89,12 @@ async def test_custodians_at_an_instant_across_an_owner_change(client, tokens, s
     r = await client.get(url, params={"at": t1.isoformat()}, headers=headers)
     assert r.json()["owner"] == {"id": str(second.id), "name": "Second"}
     r = await client.get(url, params={"at": "2024-12-31T00:00:00"}, headers=headers)
-    assert r.json() == {"at": "2024-12-31T00:00:00Z", "owner": None, "editors": []}
+    assert r.json() == {
+        "at": "2024-12-31T00:00:00Z",
+        "owner": None,
+        "editors": [],
+        "operators_redacted": False,
+    }
     r = await client.get(url, headers=headers)
     assert r.json()["owner"]["id"] == str(second.id)
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app import clock
 from app.accounts import service
 from app.accounts.export import safe_cell
-from app.accounts.repository import like_pattern, shows_operators
+from app.accounts.repository import like_pattern
 from app.accounts.schemas import AccountCreate
 from app.auth.principal import Principal
 from app.errors import ValidationFailed
@@ -161,24 +161,6 @@ async def test_staff_declaration_through_the_service_is_pending_and_owned_by_the
 def test_like_pattern_takes_wildcards_and_escapes_literally():
     assert like_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
     assert like_pattern("ABC") == "%abc%"
-
-
-@pytest.mark.parametrize(
-    ("roles", "anonymous", "operates", "shown"),
-    [
-        ({"admin"}, True, False, True),
-        ({"comms_admin"}, True, False, True),
-        ({"psd"}, True, False, True),
-        ({"auditor"}, False, False, False),
-        ({"staff"}, False, False, True),
-        ({"staff"}, True, False, False),
-        ({"staff"}, True, True, True),
-        ({"collector"}, True, False, False),
-    ],
-)
-def test_who_sees_operators(roles, anonymous, operates, shown):
-    principal = Principal("x", None, frozenset(roles), None, None)
-    assert shows_operators(principal, anonymous, operates) is shown
 
 
 @pytest.mark.parametrize(

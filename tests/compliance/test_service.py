@@ -75,7 +75,8 @@ async def test_reasons_explain_each_raised_flag(session):
     await make_activity(session, account, TODAY - timedelta(days=30), TODAY, reposts=20)
     await make_guideline(session, code="conduct", version=2, effective_from=T - timedelta(days=2))
     healthy = await make_account(session, force, classification="unofficial")
-    why = await reasons(session, [account.id, healthy.id], clock.now())
+    why = await reasons(session, [account.id, healthy.id], clock.now(), named={account.id})
+    unnamed = await reasons(session, [account.id], clock.now())
     await session.commit()
     mine = why[account.id]
     assert set(mine) == {
@@ -97,6 +98,11 @@ async def test_reasons_explain_each_raised_flag(session):
     assert "Pat Owner" not in mine["guidelines_outstanding"]  # leavers are not asked to sign
     assert mine["review_overdue"].startswith(f"Review was due on {TODAY - timedelta(days=3)}")
     assert set(why[healthy.id]) == {"unsanctioned", "orphaned"}
+    # Where the caller may not see the operators, the reasons name no one.
+    hidden = unnamed[account.id]
+    assert hidden["orphaned"] == "The owner has left."
+    assert "An editor has not signed conduct v2" in hidden["guidelines_outstanding"]
+    assert not any("Pat Owner" in t or "Eddie Editor" in t for t in hidden.values())
 
 
 async def test_flag_filter_is_one_statement_over_thousands_of_accounts(session, db):

@@ -63,9 +63,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/units/{{unit_id}}"):                       "A  A  A  A  A  A",
     ("PATCH",  f"{V}/units/{{unit_id}}"):                       "D  A  D  D  D  A",
     ("DELETE", f"{V}/units/{{unit_id}}"):                       "D  A  D  D  D  A",
-    ("GET",    f"{V}/people"):                                  "A  A  A  A  A  A",
+    # People records (app.auth.redaction): staff and collectors their own only.
+    ("GET",    f"{V}/people"):                                  "A  A  A  A  D  A",
     ("POST",   f"{V}/people"):                                  "D  A  D  D  D  A",
-    ("GET",    f"{V}/people/{{person_id}}"):                    "A  A  A  A  A  A",
+    ("GET",    f"{V}/people/{{person_id}}"):                    "H  A  A  H  D  A",
     ("PATCH",  f"{V}/people/{{person_id}}"):                    "D  A  D  D  D  A",
     ("POST",   f"{V}/people/{{person_id}}/leave"):              "D  A  D  D  D  A",
     ("GET",    f"{V}/objectives"):                              "A  A  A  A  A  A",
