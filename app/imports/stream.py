@@ -68,8 +68,10 @@ class Lines:
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._pending: list[bytes] = []
-        self._buffer = b""
+        self._pending: list[bytes] = []  # complete lines, last first
+        # The line still open at the end of the last chunk, in pieces (a 20 MiB line
+        # is not copied again at every chunk).
+        self._open: list[bytes] = []
         self._first = True
         self._done = False
         self.line = 0
@@ -84,29 +86,39 @@ class Lines:
             chunk = next(self._chunks, None)
             if chunk is None:
                 self._done = True
-                data, self._buffer = self._buffer, b""
-                if data:
-                    self._pending.append(data)
+                if self._open:
+                    self._pending.append(b"".join(self._open))
                 return
             if not chunk:
                 continue
             self.sha256.update(chunk)
             self.size += len(chunk)
-            data = self._buffer + chunk
             if self._first:
+                data = b"".join(self._open) + chunk
                 if len(data) < len(_BOM) and _BOM.startswith(data):
-                    self._buffer = data
+                    self._open = [data]
                     continue
                 self._first = False
-                data = data.removeprefix(_BOM)
+                self._open = []
+                chunk = data.removeprefix(_BOM)
+            if self._open and self._open[-1].endswith(b"\r"):
+                # The CR that ended the last chunk: a line end, with this LF if one follows.
+                if chunk.startswith(b"\n"):
+                    self._open.append(b"\n")
+                    chunk = chunk[1:]
+                self._pending.append(b"".join(self._open))
+                self._open = []
             start = 0
-            for match in _LINE_END.finditer(data):
+            for match in _LINE_END.finditer(chunk):
                 # A CR at the very end may be the first half of a CRLF still to come.
-                if match.group() == b"\r" and match.end() == len(data):
+                if match.group() == b"\r" and match.end() == len(chunk):
                     break
-                self._pending.append(data[start : match.end()])
+                self._open.append(chunk[start : match.end()])
+                self._pending.append(b"".join(self._open))
+                self._open = []
                 start = match.end()
-            self._buffer = data[start:]
+            if start < len(chunk):
+                self._open.append(chunk[start:])
             self._pending.reverse()
 
     def __next__(self) -> str:
