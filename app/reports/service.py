@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -137,6 +138,16 @@ async def _items(
 ) -> list[ComplianceItem]:
     dormancy = await repository.dormancy_days(session, {r.force for r in rows})
     explained = await _explained(session, [r.id for r in rows], now)
+    # A CSV export builds thousands of these per chunk: off the event loop.
+    return await anyio.to_thread.run_sync(_built, principal, rows, dormancy, explained)
+
+
+def _built(
+    principal: Principal,
+    rows: Sequence[Any],
+    dormancy: dict[str, int],
+    explained: dict[uuid.UUID, dict[str, str]],
+) -> list[ComplianceItem]:
     items = []
     for r in rows:
         flags = [f for f in FLAGS if getattr(r, f"flag_{f}")]
