@@ -62,7 +62,11 @@ async def test_import_upserts_every_row_keyed_by_platform_and_handle(client, tok
     )
     assert posts == 11
     imported = (
-        await session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "activity.imported"))
+        await session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "activity.imported")
+            .order_by(AuditEvent.id)
+        )
     ).all()
     assert [e.changes for e in imported] == [
         {"created": [None, 3], "updated": [None, 0]},
