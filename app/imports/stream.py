@@ -2,20 +2,20 @@
 
 A file of hundreds of thousands of rows takes seconds of CPU to parse and validate; run on
 the event loop it stalls every other request (`/healthz` included) for that long. Here the
-parser runs in a worker thread and pulls the body from the loop one received chunk at a
-time, so only the rows kept (never the raw file) are held in memory, a file over its row
-cap is refused as soon as the row past the cap is read, and the loop stays free.
+parser runs in a worker thread over the chunks of the body as they are received; a file
+over its row cap is refused as soon as the row past the cap is read, and the loop stays
+free.
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 
 from app.errors import PayloadTooLarge
@@ -134,35 +134,48 @@ class Lines:
             raise NotUtf8(self.line) from None
 
 
-def _pulled_from_loop(body: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """In a worker thread: the body's chunks, each received on the event loop."""
-
-    async def receive() -> bytes | None:
-        try:
-            return await body.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    while (chunk := anyio.from_thread.run(receive)) is not None:
-        yield chunk
-
-
 async def parse_upload(body: AsyncIterator[bytes], parse: Callable[[Lines], T]) -> tuple[T, Lines]:
-    """Run `parse` over the body's lines in a worker thread; the parse result and the lines
-    (for the body's digest). What the parser leaves unread (a file refused early) is then
-    read and dropped, so the client sees the answer rather than a reset connection; the
-    body-size cap still bounds it."""
-    lines = Lines(_pulled_from_loop(body))
-    try:
-        result = await anyio.to_thread.run_sync(parse, lines)
-    finally:
-        await _drain(body)
+    """Run `parse` over the body's lines in a worker thread while the body is received;
+    the parse result and the lines (for the body's digest).
+
+    The body is received at the client's pace, not the parser's (the body deadline
+    measures the client), into memory the body-size cap bounds. Once the parser stops
+    (a file refused early) the rest is received and dropped, so the client reads the
+    answer rather than a reset connection. A failure receiving the body (too large, too
+    slow, the client gone) wins over whatever the parser made of the part it saw.
+    """
+    chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    failed: list[Exception] = []
+    parsing = True
+
+    async def receive() -> None:
+        try:
+            async for chunk in body:
+                if chunk and parsing:
+                    chunks.put(chunk)
+        except Exception as exc:  # re-raised below, once the parser is done
+            failed.append(exc)
+        finally:
+            chunks.put(None)
+
+    def pulled() -> Iterator[bytes]:
+        while (chunk := chunks.get()) is not None:
+            yield chunk
+
+    lines = Lines(pulled())
+    refused: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(receive)
+        try:
+            result = await anyio.to_thread.run_sync(parse, lines)
+        except Exception as exc:  # kept until the body is in, raised after
+            refused = exc
+        parsing = False
+    if failed:
+        raise failed[0]
+    if refused is not None:
+        raise refused
     return result, lines
-
-
-async def _drain(body: AsyncIterator[bytes]) -> None:
-    async for _ in body:
-        pass
 
 
 async def parse_bytes(data: bytes, parse: Callable[[Lines], T]) -> T:
