@@ -150,7 +150,7 @@ async def import_csv(
     """All rows or none: any bad row rejects the file with every error, line by line.
 
     The file is parsed as it arrives, in a worker thread; past `max_rows` data rows it is
-    refused (413 `too-many-rows`) before the rest is read. The loop over every row that
+    refused (413 `too-many-rows`) without parsing the rest. The loop over every row that
     matches rows to accounts also runs in a thread; queries and writes use the session.
     """
     csvimport.check_media_type(content_type)
