@@ -317,3 +317,29 @@ async def test_replayed_idempotency_key_returns_the_first_answer(client, tokens,
     other = await client.post(URL, content=GOOD + "x,extra,E,official,,,,,\n", headers=headers)
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency-key-reused"
+
+
+async def test_a_file_sent_in_tiny_pieces_gets_the_same_answer_line_for_line(
+    client, tokens, session
+):
+    """Lines, CRLFs, a BOM and quoted multi-line fields split across body chunks anywhere
+    are read as in one piece: the same errors at the same lines."""
+    await _world(session)
+    data = (
+        "\ufeffplatform,handle,display_name,classification\r\n"
+        'x,split1,"Two\r\nlines",official\r\n'
+        "x,split2,Fine,nonsense\r"
+        "x,split3,Ünïcode,official\n"
+        "x,split3,Again,official\r\n"
+    ).encode()
+    whole = await client.post(URL, content=data, headers=_headers(tokens))
+
+    async def pieces():
+        for i in range(0, len(data), 3):
+            yield data[i : i + 3]
+
+    split = await client.post(URL, content=pieces(), headers=_headers(tokens))
+    assert whole.status_code == split.status_code == 422
+    found = [(e["line"], e["field"]) for e in split.json()["errors"]]
+    assert found == [(e["line"], e["field"]) for e in whole.json()["errors"]]
+    assert found == [(2, "display_name"), (4, "classification"), (6, "handle")]
