@@ -63,7 +63,7 @@ class Lines:
     `csv.reader` and its `line_num` see what they would see on the whole text.
 
     Splitting bytes before decoding is safe: no UTF-8 sequence contains CR or LF bytes.
-    `sha256` and `size` cover every byte read so far.
+    `sha256` covers every byte read so far.
     """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
@@ -76,7 +76,6 @@ class Lines:
         self._done = False
         self.line = 0
         self.sha256 = hashlib.sha256()
-        self.size = 0
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -92,7 +91,6 @@ class Lines:
             if not chunk:
                 continue
             self.sha256.update(chunk)
-            self.size += len(chunk)
             if self._first:
                 data = b"".join(self._open) + chunk
                 if len(data) < len(_BOM) and _BOM.startswith(data):
@@ -176,8 +174,3 @@ async def parse_upload(body: AsyncIterator[bytes], parse: Callable[[Lines], T]) 
     if refused is not None:
         raise refused
     return result, lines
-
-
-async def parse_bytes(data: bytes, parse: Callable[[Lines], T]) -> T:
-    """The same for a file already in memory (the command line, tests)."""
-    return await anyio.to_thread.run_sync(parse, Lines([data]))
