@@ -275,10 +275,12 @@ def import_accounts(
     from app.db import Database
     from app.errors import AppError
     from app.imports.service import import_accounts as run_import
+    from app.imports.service import read_file
     from app.models import Force
 
     async def _import() -> int:
-        db = Database(_batch_settings())
+        settings = _batch_settings()
+        db = Database(settings)
         try:
             async with db.session() as session:
                 force_id = await session.scalar(sa.select(Force.id).where(Force.code == force))
@@ -286,7 +288,8 @@ def import_accounts(
                     _fail(f"No force with code {force!r}.")
                 actor = Actor(sub=f"cli:{os.environ.get('USER', 'operator')}", roles=["admin"],
                               force=None)  # fmt: skip
-                result = await run_import(session, actor, force_id, file.read_bytes(), dry_run)
+                parsed = await read_file(file.read_bytes(), settings.import_max_rows)
+                result = await run_import(session, actor, force_id, parsed, dry_run)
                 if not dry_run:
                     await session.commit()
                 return result.created

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # answered only to `Authorization: Bearer <metrics_token>` when a token is set.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_token: str | None = Field(default=None, min_length=16, max_length=256)
+    # Data rows accepted in one CSV import (`POST /imports/accounts`, `/imports/activity`);
+    # a longer file is refused with 413 `too-many-rows` (bodies are capped at 20 MiB too).
+    import_max_rows: int = Field(default=50_000, ge=1, le=1_000_000)
+    activity_import_max_rows: int = Field(default=100_000, ge=1, le=1_000_000)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

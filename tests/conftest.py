@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -166,9 +167,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, db: Database) -> Iterator[str]:
-    """The app served by a real uvicorn process on the test database (for real races)."""
+@contextmanager
+def serve(settings: Settings, **env: str) -> Iterator[str]:
+    """A real uvicorn process serving the app on the test database; its base URL.
+    `env`: more REGISTRY_* settings for that process."""
     port = _free_port()
     env = {
         **os.environ,
@@ -176,6 +178,7 @@ def live_server(settings: Settings, db: Database) -> Iterator[str]:
         "REGISTRY_JWT_SECRET": settings.jwt_secret,
         "REGISTRY_LOG_LEVEL": "WARNING",
         "REGISTRY_PUBLIC_RATE_LIMIT": str(settings.public_rate_limit),
+        **env,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
@@ -185,7 +188,7 @@ def live_server(settings: Settings, db: Database) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine can take this long to import the app
         while time.monotonic() < deadline:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -198,3 +201,10 @@ def live_server(settings: Settings, db: Database) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, db: Database) -> Iterator[str]:
+    """The app served by a real uvicorn process on the test database (for real races)."""
+    with serve(settings) as base:
+        yield base

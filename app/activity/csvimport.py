@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,8 +11,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.accounts.handles import HandleError, resolve
+from app.activity.repository import FIGURES
 from app.activity.schemas import ActivityIn
 from app.errors import AppError, ValidationFailed
+from app.imports.stream import NotUtf8, TooManyRows
 
 COLUMNS = (
     "platform", "handle", "period_start", "period_end",
@@ -44,6 +46,8 @@ class Row:
     platform: str
     handle: str
     figures: ActivityIn
+    # The figures as stored (`repository.FIGURES`), made while parsing, off the event loop.
+    values: dict[str, Any]
 
     @property
     def key(self) -> tuple[str, str, Any, Any]:
@@ -78,15 +82,11 @@ def check_media_type(content_type: str | None) -> None:
             )
 
 
-def decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise BadEncoding(
-            f"The file is not valid UTF-8 (line {line}).",
-            errors=[error(line, None, "not valid UTF-8")],
-        ) from None
+def _not_utf8(line: int) -> BadEncoding:
+    return BadEncoding(
+        f"The file is not valid UTF-8 (line {line}).",
+        errors=[error(line, None, "not valid UTF-8")],
+    )
 
 
 def _header(names: list[str]) -> tuple[dict[str, int], list[dict[str, Any]]]:
@@ -131,12 +131,27 @@ def _row(
         errors.append(error(line, "last_post_at", "is in the future"))
     if errors or figures is None:
         return None, errors
-    return Row(line=line, platform=platform, handle=handle, figures=figures), []
+    values = figures.model_dump(include=set(FIGURES))
+    return Row(line=line, platform=platform, handle=handle, figures=figures, values=values), []
 
 
-def parse(text: str, now: datetime) -> tuple[list[Row], list[dict[str, Any]]]:
-    """Every valid row, and an error for each bad one (all rows are always read)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def parse(
+    lines: Iterable[str], now: datetime, max_rows: int
+) -> tuple[list[Row], list[dict[str, Any]]]:
+    """Every valid row, and an error for each bad one (all rows are always read).
+
+    Raises TooManyRows at the first data row past `max_rows` (the rest is not read),
+    BadEncoding at the first line that is not UTF-8."""
+    try:
+        return _parse(lines, now, max_rows)
+    except NotUtf8 as exc:
+        raise _not_utf8(exc.line) from None
+
+
+def _parse(
+    lines: Iterable[str], now: datetime, max_rows: int
+) -> tuple[list[Row], list[dict[str, Any]]]:
+    reader = csv.reader(lines, strict=True)
     errors: list[dict[str, Any]] = []
     rows: list[Row] = []
     try:
@@ -149,6 +164,7 @@ def parse(text: str, now: datetime) -> tuple[list[Row], list[dict[str, Any]]]:
     if header_errors:
         raise reject(header_errors)
     seen: dict[tuple[str, str, Any, Any], int] = {}
+    count = 0
     while True:
         start_line = reader.line_num + 1
         try:
@@ -160,6 +176,9 @@ def parse(text: str, now: datetime) -> tuple[list[Row], list[dict[str, Any]]]:
             continue
         if not values or all(not v.strip() for v in values):
             continue
+        count += 1
+        if count > max_rows:
+            raise TooManyRows(max_rows)
         if len(values) != len(header):
             errors.append(
                 error(start_line, None, f"expected {len(header)} fields, found {len(values)}")

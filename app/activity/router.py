@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.activity import service
+from app.activity import csvimport, service
 from app.activity.schemas import ActivityImportResult, ActivityIn, ActivityRead
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
+from app.config import Settings
 from app.errors import ValidationFailed
 from app.idempotency import IdempotencyKey, created, fingerprint, idempotent
+from app.imports.stream import too_many_rows
 from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from app.schemas import AUTH_ERRORS, errors
 
@@ -103,9 +105,15 @@ async def get_activity(
     return await service.get_period(session, principal, account_id, activity_id)
 
 
+MAX_ROWS_DEFAULT = Settings.model_fields["activity_import_max_rows"].default
 CSV_BODY = {
     "requestBody": {
         "required": True,
+        "description": (
+            "CSV, UTF-8, header on line 1, every column required: "
+            f"{', '.join(csvimport.COLUMNS)}. At most `REGISTRY_ACTIVITY_IMPORT_MAX_ROWS` "
+            f"data rows (default {MAX_ROWS_DEFAULT:,}) and 20 MiB; more → 413."
+        ),
         "content": {
             "text/csv": {
                 "schema": {"type": "string"},
@@ -123,7 +131,8 @@ CSV_BODY = {
     response_model=ActivityImportResult,
     status_code=201,
     responses={
-        **errors(*AUTH_ERRORS, 413, 415),
+        **errors(*AUTH_ERRORS, 415),
+        **too_many_rows("REGISTRY_ACTIVITY_IMPORT_MAX_ROWS", MAX_ROWS_DEFAULT),
         200: {"description": "Imported; no period was new."},
     },
     openapi_extra=CSV_BODY,
@@ -131,6 +140,11 @@ CSV_BODY = {
 )
 async def import_activity(request: Request, session: Session, principal: Collector) -> Response:
     """Upsert activity figures from CSV keyed by platform and handle: every row or none."""
-    raw = await request.body()
-    result = await service.import_csv(session, principal, raw, request.headers.get("content-type"))
+    result = await service.import_csv(
+        session,
+        principal,
+        request.stream(),
+        request.headers.get("content-type"),
+        request.app.state.settings.activity_import_max_rows,
+    )
     return JSONResponse(result.model_dump(), status_code=201 if result.created else 200)

@@ -8,10 +8,12 @@ API; one `activity.imported` summary event per force touched by a CSV import, wi
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -20,6 +22,7 @@ from app.activity.schemas import ActivityImportResult, ActivityIn, ActivityRead
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.errors import NotFound, ValidationFailed
+from app.imports import stream
 from app.models import ActivityPeriod
 
 
@@ -138,44 +141,29 @@ async def get_period(
 
 
 async def import_csv(
-    session: AsyncSession, principal: Principal, raw: bytes, content_type: str | None
+    session: AsyncSession,
+    principal: Principal,
+    body: AsyncIterator[bytes],
+    content_type: str | None,
+    max_rows: int,
 ) -> ActivityImportResult:
-    """All rows or none: any bad row rejects the file with every error, line by line."""
+    """All rows or none: any bad row rejects the file with every error, line by line.
+
+    The file is parsed as it arrives, in a worker thread; past `max_rows` data rows it is
+    refused (413 `too-many-rows`) without parsing the rest. The loop over every row that
+    matches rows to accounts also runs in a thread; queries and writes use the session.
+    """
     csvimport.check_media_type(content_type)
-    rows, errors = csvimport.parse(csvimport.decode(raw), clock.now())
+    now = clock.now()
+    (rows, errors), _ = await stream.parse_upload(
+        body, lambda lines: csvimport.parse(lines, now, max_rows)
+    )
     accounts = await repository.accounts_by_handle(
         session, principal, {(r.platform, r.handle) for r in rows}
     )
-    for row in rows:
-        if (row.platform, row.handle) not in accounts:
-            errors.append(
-                csvimport.error(
-                    row.line, "handle", f"no {row.platform} account {row.handle!r} in your scope"
-                )
-            )
+    values, latest, forces = await anyio.to_thread.run_sync(_matched, rows, accounts, errors)
     if errors:
         raise csvimport.reject(errors)
-
-    values = []
-    latest: dict[uuid.UUID, datetime] = {}
-    forces: dict[uuid.UUID, uuid.UUID] = {}
-    for row in rows:
-        account = accounts[(row.platform, row.handle)]
-        f = row.figures
-        values.append(
-            {
-                "force_id": account.force_id,
-                "account_id": account.id,
-                "period_start": f.period_start,
-                "period_end": f.period_end,
-                **f.model_dump(include=set(repository.FIGURES)),
-            }
-        )
-        forces[account.id] = account.force_id
-        if f.last_post_at is not None and (
-            account.id not in latest or f.last_post_at > latest[account.id]
-        ):
-            latest[account.id] = f.last_post_at
     keys = [(v["account_id"], v["period_start"], v["period_end"]) for v in values]
     existing = await repository.existing_keys(session, keys)
     await repository.upsert_many(session, values)
@@ -199,3 +187,42 @@ async def import_csv(
     return ActivityImportResult(
         rows=len(values), created=len(keys) - len(existing), updated=len(existing)
     )
+
+
+def _matched(
+    rows: list[csvimport.Row],
+    accounts: dict[tuple[str, str], Any],
+    errors: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[uuid.UUID, datetime], dict[uuid.UUID, uuid.UUID]]:
+    """The rows to upsert, each account's latest post and its force; an error (added to
+    `errors`) for each row naming no account in scope."""
+    values = []
+    latest: dict[uuid.UUID, datetime] = {}
+    forces: dict[uuid.UUID, uuid.UUID] = {}
+    for row in rows:
+        account = accounts.get((row.platform, row.handle))
+        if account is None:
+            errors.append(
+                csvimport.error(
+                    row.line, "handle", f"no {row.platform} account {row.handle!r} in your scope"
+                )
+            )
+            continue
+        if errors:
+            continue
+        f = row.figures
+        values.append(
+            {
+                "force_id": account.force_id,
+                "account_id": account.id,
+                "period_start": f.period_start,
+                "period_end": f.period_end,
+                **row.values,
+            }
+        )
+        forces[account.id] = account.force_id
+        if f.last_post_at is not None and (
+            account.id not in latest or f.last_post_at > latest[account.id]
+        ):
+            latest[account.id] = f.last_post_at
+    return values, latest, forces

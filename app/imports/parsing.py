@@ -7,15 +7,15 @@ multi-line field is reported at the line it starts on.
 from __future__ import annotations
 
 import csv
-import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.accounts.handles import HandleError, resolve
+from app.imports.stream import NotUtf8, TooManyRows
 from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, RELEASED_STATUSES
 
-MAX_ROWS = 50_000
 MAX_ERRORS = 1_000
 COLUMNS = (
     "url", "platform", "handle", "display_name", "classification", "status",
@@ -61,15 +61,6 @@ class Errors:
 
     def __bool__(self) -> bool:
         return self.count > 0
-
-
-def decode(data: bytes, errors: Errors) -> str | None:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        errors.add(line, None, "The file is not UTF-8 text (save it as CSV UTF-8).")
-        return None
 
 
 def _header(names: list[str], errors: Errors) -> list[str] | None:
@@ -155,51 +146,54 @@ def _row(line: int, cells: dict[str, str], errors: Errors) -> Row | None:
     )
 
 
-def parse(data: bytes, errors: Errors) -> list[Row]:
-    """The rows of the file that pass every check that needs no database."""
-    text = decode(data, errors)
-    if text is None:
-        return []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def parse(lines: Iterable[str], errors: Errors, max_rows: int) -> list[Row]:
+    """The rows of the file that pass every check that needs no database.
+
+    Raises TooManyRows at the first data row past `max_rows` (the rest is not read)."""
+    reader = csv.reader(lines, strict=True)
+    line = 1
     try:
         names = next(reader, None)
-    except csv.Error as exc:
+        if not names:
+            errors.add(1, None, "The file is empty; the first line must name the columns.")
+            return []
+        header = _header(names, errors)
+        if header is None:
+            return []
+        rows: list[Row] = []
+        first_seen: dict[tuple[str, str], int] = {}
+        count = 0
+        line = reader.line_num + 1
+        while True:
+            try:
+                record = next(reader, None)
+            except csv.Error as exc:
+                errors.add(line, None, f"Not readable as CSV: {exc}.")
+                return rows
+            if record is None:
+                return rows
+            start, line = line, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            count += 1
+            if count > max_rows:
+                raise TooManyRows(max_rows)
+            if len(record) != len(header):
+                errors.add(start, None, f"Expected {len(header)} fields, found {len(record)}.")
+                continue
+            cells = {k: v.strip() for k, v in zip(header, record, strict=True)}
+            row = _row(start, cells, errors)
+            if row is None:
+                continue
+            key = (row.platform, row.handle)
+            if key in first_seen:
+                errors.add(start, "handle", f"Duplicate of line {first_seen[key]} in this file.")
+                continue
+            first_seen[key] = start
+            rows.append(row)
+    except csv.Error as exc:  # the header line
         errors.add(1, None, f"Not readable as CSV: {exc}.")
         return []
-    if not names:
-        errors.add(1, None, "The file is empty; the first line must name the columns.")
+    except NotUtf8 as exc:
+        errors.add(exc.line, None, "The file is not UTF-8 text (save it as CSV UTF-8).")
         return []
-    header = _header(names, errors)
-    if header is None:
-        return []
-    rows: list[Row] = []
-    first_seen: dict[tuple[str, str], int] = {}
-    count = 0
-    line = reader.line_num + 1
-    while True:
-        try:
-            record = next(reader, None)
-        except csv.Error as exc:
-            errors.add(line, None, f"Not readable as CSV: {exc}.")
-            return rows
-        if record is None:
-            return rows
-        start, line = line, reader.line_num + 1
-        if not any(cell.strip() for cell in record):
-            continue
-        count += 1
-        if count > MAX_ROWS:
-            errors.add(start, None, f"Too many rows: at most {MAX_ROWS:,} per import.")
-            return rows
-        if len(record) != len(header):
-            errors.add(start, None, f"Expected {len(header)} fields, found {len(record)}.")
-            continue
-        row = _row(start, {k: v.strip() for k, v in zip(header, record, strict=True)}, errors)
-        if row is None:
-            continue
-        key = (row.platform, row.handle)
-        if key in first_seen:
-            errors.add(start, "handle", f"Duplicate of line {first_seen[key]} in this file.")
-            continue
-        first_seen[key] = start
-        rows.append(row)

@@ -1,17 +1,22 @@
 """Bulk account import (SPEC §4 `imports`): every row or none.
 
+The file is parsed as it arrives, in a worker thread (`stream`), at most `max_rows` rows.
 Rows are checked with set lookups against what the file names (people by staff id, units
 by name, objectives by code, live accounts by platform and handle, loaded in chunks), then
-written with a few multi-row INSERTs. One audit event per created account.
+written with a few multi-row INSERTs. One audit event per created account. The loops over
+every row (checking, building the rows to insert) run in a worker thread too; queries and
+writes stay on the request's session.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +30,7 @@ from app.audit.service import Actor
 from app.auth import redaction
 from app.auth.principal import Principal
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.imports import stream
 from app.imports.parsing import Errors, Row, parse
 from app.imports.schemas import ImportResult
 from app.lookalikes import skeleton
@@ -51,6 +57,33 @@ class UnsupportedMediaType(AppError):
 
 class ImportForceNotFound(NotFound):
     code = "force-not-found"
+
+
+@dataclass
+class ParsedFile:
+    rows: list[Row]
+    errors: Errors
+    sha256: str
+
+
+def _parser(max_rows: int) -> Any:
+    def run(lines: stream.Lines) -> tuple[list[Row], Errors]:
+        errors = Errors()
+        return parse(lines, errors, max_rows), errors
+
+    return run
+
+
+async def read_upload(body: AsyncIterator[bytes], max_rows: int) -> ParsedFile:
+    """Parse a request body as it is received. Raises TooManyRows (413) past `max_rows`."""
+    (rows, errors), lines = await stream.parse_upload(body, _parser(max_rows))
+    return ParsedFile(rows, errors, lines.sha256.hexdigest())
+
+
+async def read_file(data: bytes, max_rows: int) -> ParsedFile:
+    lines = stream.Lines([data])
+    rows, errors = await anyio.to_thread.run_sync(_parser(max_rows), lines)
+    return ParsedFile(rows, errors, lines.sha256.hexdigest())
 
 
 async def import_force_id(
@@ -131,6 +164,21 @@ async def _resolved(
         Objective.force_id == force_id, {c for r in rows for c in r.objectives},
     )  # fmt: skip
     taken = await _registered(session, caller, rows)
+    return await anyio.to_thread.run_sync(
+        _checked, rows, people, units, objectives, taken, errors, hidden, named
+    )
+
+
+def _checked(
+    rows: list[Row],
+    people: dict[str, Any],
+    units: dict[str, Any],
+    objectives: dict[str, Any],
+    taken: dict[tuple[str, str], bool],
+    errors: Errors,
+    hidden: list[tuple[str, str]],
+    named: bool,
+) -> list[tuple[Row, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]]:
     good = []
     for row in rows:
         before = errors.count
@@ -170,7 +218,7 @@ async def import_accounts(
     session: AsyncSession,
     principal_or_actor: Principal | Actor,
     force_id: uuid.UUID,
-    csv_bytes: bytes,
+    file: ParsedFile,
     dry_run: bool,
 ) -> ImportResult:
     """Check every row; if all pass (and not a dry run) create them all. Flushes only.
@@ -184,8 +232,7 @@ async def import_accounts(
     )
     if review_days is None:
         raise ImportForceNotFound("No such force.")
-    errors = Errors()
-    rows = parse(csv_bytes, errors)
+    rows, errors = file.rows, file.errors
     named = isinstance(principal_or_actor, Actor) or redaction.reads_people_of(
         principal_or_actor, force_id
     )
@@ -219,6 +266,35 @@ async def _write(
 ) -> None:
     now = clock.now()
     review_due_on = now.date() + timedelta(days=review_days)
+    accounts, custodians, links = await anyio.to_thread.run_sync(
+        _new_rows, session, actor, force_id, good, now, review_due_on
+    )
+    try:
+        for table, batch_rows in (
+            (Account.__table__, accounts),
+            (Custodianship.__table__, custodians),
+            (AccountObjective.__table__, links),
+        ):
+            await _insert(session, table, batch_rows)
+    except (IntegrityError, asyncpg.UniqueViolationError) as exc:
+        message = str(getattr(exc, "orig", exc))
+        if "uq_accounts_live_platform_handle" in message or "accounts.platform" in message:
+            raise DuplicateAccount(
+                "Another registration took one of these handles while the file was imported; "
+                "nothing was imported. Retry to see which."
+            ) from None
+        raise
+
+
+def _new_rows(
+    session: AsyncSession,
+    actor: Principal | Actor,
+    force_id: uuid.UUID,
+    good: list[tuple[Row, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]],
+    now: datetime,
+    review_due_on: date,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows to insert and one queued audit event per account (no database access)."""
     accounts, custodians, links = [], [], []
     for row, owner_id, unit_id, objective_ids in good:
         account_id = uuid.uuid4()
@@ -252,21 +328,7 @@ async def _write(
             session, actor, "account.imported", "account", account_id, changes,
             force_id=force_id, at=now,
         )  # fmt: skip
-    try:
-        for table, batch_rows in (
-            (Account.__table__, accounts),
-            (Custodianship.__table__, custodians),
-            (AccountObjective.__table__, links),
-        ):
-            await _insert(session, table, batch_rows)
-    except (IntegrityError, asyncpg.UniqueViolationError) as exc:
-        message = str(getattr(exc, "orig", exc))
-        if "uq_accounts_live_platform_handle" in message or "accounts.platform" in message:
-            raise DuplicateAccount(
-                "Another registration took one of these handles while the file was imported; "
-                "nothing was imported. Retry to see which."
-            ) from None
-        raise
+    return accounts, custodians, links
 
 
 async def _insert(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -5,6 +5,7 @@ import io
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -86,6 +87,10 @@ def _compliance_row(item: ComplianceItem) -> list[Any]:
     ]  # fmt: skip
 
 
+def _compliance_csv(items: list[ComplianceItem]) -> str:
+    return _csv_lines(_compliance_row(item) for item in items)
+
+
 @router.get("/summary", response_model=SummaryRead, responses=_responses(*AUTH_ERRORS, 404))
 async def summary(
     request: Request, session: Session, principal: Reader, force: ForceQuery = None
@@ -124,7 +129,7 @@ async def compliance(
         async def lines() -> AsyncIterator[str]:
             yield _csv_lines([_COMPLIANCE_HEADER])
             async for chunk in service.compliance_stream(db, principal, force_id, flag):
-                yield _csv_lines(_compliance_row(item) for item in chunk)
+                yield await anyio.to_thread.run_sync(_compliance_csv, chunk)
 
         return StreamingResponse(
             lines(),

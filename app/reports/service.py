@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -135,6 +136,15 @@ async def _items(
     # account's operators; the reasons then name no one either (app.auth.redaction).
     named = {r.id for r in rows if r.operators_shown}
     explained = await _explained(session, [r.id for r in rows], named, now)
+    # A CSV export builds thousands of these per chunk: off the event loop.
+    return await anyio.to_thread.run_sync(_built, rows, dormancy, explained)
+
+
+def _built(
+    rows: Sequence[Any],
+    dormancy: dict[str, int],
+    explained: dict[uuid.UUID, dict[str, str]],
+) -> list[ComplianceItem]:
     items = []
     for r in rows:
         flags = [f for f in FLAGS if getattr(r, f"flag_{f}")]

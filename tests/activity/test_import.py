@@ -62,7 +62,11 @@ async def test_import_upserts_every_row_keyed_by_platform_and_handle(client, tok
     )
     assert posts == 11
     imported = (
-        await session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "activity.imported"))
+        await session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "activity.imported")
+            .order_by(AuditEvent.id)
+        )
     ).all()
     assert [e.changes for e in imported] == [
         {"created": [None, 3], "updated": [None, 0]},
@@ -202,3 +206,60 @@ async def test_a_large_import_runs_in_bulk(client, tokens, session):
         )
     )
     assert latest == 200
+
+
+def _cap(monkeypatch, app, rows: int) -> None:
+    capped = app.state.settings.model_copy(update={"activity_import_max_rows": rows})
+    monkeypatch.setitem(app.state._state, "settings", capped)
+
+
+def _months(n: int) -> str:
+    return HEADER + "".join(
+        f"x,staffspoldogs,2025-{m:02d}-01,2025-{m:02d}-28,{m},1,1,900,\n" for m in range(1, n + 1)
+    )
+
+
+async def test_a_file_of_exactly_the_row_cap_is_imported(client, tokens, session, app, monkeypatch):
+    clock.freeze(T)
+    force = await make_force(session)
+    await make_account(session, force, handle="staffspoldogs")
+    _cap(monkeypatch, app, 4)
+    r = await post(client, tokens, _months(4) + ",,,,,,,,\n")
+    assert r.status_code == 201, r.text
+    assert r.json() == {"rows": 4, "created": 4, "updated": 0}
+    assert await count(session, ActivityPeriod) == 4
+
+
+async def test_a_row_past_the_cap_is_413_too_many_rows_and_nothing_is_written(
+    client, tokens, session, app, monkeypatch
+):
+    clock.freeze(T)
+    force = await make_force(session)
+    dogs = await make_account(session, force, handle="staffspoldogs")
+    events = await count(session, AuditEvent)
+    _cap(monkeypatch, app, 4)
+    r = await post(client, tokens, _months(5))
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert (body["code"], body["max_rows"]) == ("too-many-rows", 4)
+    assert "4" in body["detail"]
+    assert await count(session, ActivityPeriod) == 0
+    assert await count(session, AuditEvent) == events
+    version = await scalar(session, sa.select(Account.version).where(Account.id == dogs.id))
+    assert version == dogs.version
+
+
+async def test_an_activity_body_over_20_mib_is_413_payload_too_large(client, tokens, session):
+    clock.freeze(T)
+    await make_force(session)
+
+    async def chunks():
+        yield HEADER.encode()
+        for _ in range(21 * 16):
+            yield b"x" * 65535 + b"\n"
+
+    r = await post(client, tokens, chunks())
+    assert r.status_code == 413, r.text
+    assert r.json()["code"] == "payload-too-large"
+    assert await count(session, ActivityPeriod) == 0

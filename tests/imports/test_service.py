@@ -11,6 +11,10 @@ from tests.factories import make_account, make_force
 DATA = b"platform,handle,display_name,classification\nx,racer,Racer,official\nx,other,O,official\n"
 
 
+async def _file() -> service.ParsedFile:
+    return await service.read_file(DATA, max_rows=100)
+
+
 async def test_racing_registration_of_the_same_handle_is_a_duplicate_account_conflict(
     db, session, monkeypatch
 ):
@@ -24,7 +28,9 @@ async def test_racing_registration_of_the_same_handle_is_a_duplicate_account_con
     monkeypatch.setattr(service, "_registered", nothing_registered)
     async with db.session() as s:
         with pytest.raises(service.DuplicateAccount) as caught:
-            await service.import_accounts(s, Actor.system("cli"), force.id, DATA, dry_run=False)
+            await service.import_accounts(
+                s, Actor.system("cli"), force.id, await _file(), dry_run=False
+            )
         await s.rollback()
     assert caught.value.status == 409
     assert caught.value.code == "duplicate-account"
@@ -36,7 +42,11 @@ async def test_command_line_import_with_a_system_actor_leaves_a_verifiable_chain
     force = await make_force(session, "staffs")
     async with db.session() as s:
         result = await service.import_accounts(
-            s, Actor(sub="cli:ops", roles=["admin"], force=None), force.id, DATA, dry_run=False
+            s,
+            Actor(sub="cli:ops", roles=["admin"], force=None),
+            force.id,
+            await _file(),
+            dry_run=False,
         )
         await s.commit()
     assert result.created == 2
@@ -51,7 +61,9 @@ async def test_command_line_import_with_a_system_actor_leaves_a_verifiable_chain
 async def test_dry_run_through_the_service_flushes_nothing(db, session):
     force = await make_force(session, "staffs")
     async with db.session() as s:
-        result = await service.import_accounts(s, Actor.system(), force.id, DATA, dry_run=True)
+        result = await service.import_accounts(
+            s, Actor.system(), force.id, await _file(), dry_run=True
+        )
         assert result.created == 2
         assert not s.new
         assert await s.scalar(sa.select(sa.func.count()).select_from(Account)) == 0
