@@ -191,30 +191,100 @@ def db_current() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 naming the first broken event."""
-    from app.audit.service import verify_chain
+def audit_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="A checkpoint kept elsewhere (repeatable)."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="Verifier key (or a file holding it); default: the signing key's."),
+    ] = None,
+) -> None:
+    """Recompute the audit Merkle tree; check every stored, logged and given checkpoint.
+    Exit 1 naming what fails (a changed or missing event, truncation, a rewrite)."""
+    from app.audit.service import read_checkpoint_file, verify_log
+    from app.audit.verifier import VerificationError, Verifier
     from app.db import Database
 
-    async def _verify():  # type: ignore[no-untyped-def]
-        db = Database(_settings())
+    notes = [note for path in checkpoint or [] for note in read_checkpoint_file(path)]
+    verifier = None
+    if key:
         try:
-            async with db.session(write=False) as session:
-                return await verify_chain(session)
+            verifier = Verifier.parse(Path(key).read_text() if Path(key).is_file() else key)
+        except VerificationError as exc:
+            _fail(str(exc))
+
+    async def _verify():  # type: ignore[no-untyped-def]
+        settings = _settings()
+        db = Database(settings)
+        try:
+            return await verify_log(db, settings, external=notes, verifier=verifier)
         finally:
             await db.dispose()
 
     result = asyncio.run(_verify())
     if result.ok:
-        typer.secho(f"audit chain intact: {result.events_checked} events", fg=typer.colors.GREEN)
+        typer.secho(
+            f"audit log intact: {result.events_checked} events, root {result.root_hash}, "
+            f"{result.checkpoints_checked} checkpoints hold",
+            fg=typer.colors.GREEN,
+        )
         return
+    where = f" (first failing event {result.first_broken_id})" if result.first_broken_id else ""
     typer.secho(
-        f"audit chain BROKEN at event {result.first_broken_id} "
-        f"({result.events_checked} events checked)",
+        f"audit log BROKEN{where}: {result.events_checked} events checked",
         fg=typer.colors.RED,
         err=True,
     )
+    for problem in result.problems:
+        typer.echo(f"  {problem}", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out: Annotated[Path, typer.Option(help="Where to write the signing key (must not exist).")],
+    name: Annotated[
+        str, typer.Option(help="Key name and checkpoint origin (no spaces, no '+').")
+    ] = "registry.police.uk/audit",
+) -> None:
+    """Write a new Ed25519 checkpoint signing key (0600) and print its verifier key;
+    serve with REGISTRY_AUDIT_SIGNING_KEY_FILE pointing at it."""
+    from app.audit.service import write_key
+    from app.audit.verifier import VerificationError
+
+    try:
+        signer = write_key(out, name)
+    except FileExistsError:
+        _fail(f"{out} exists; refusing to overwrite a signing key.")
+    except VerificationError as exc:
+        _fail(str(exc))
+    typer.echo(str(signer.verifier))
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sequence every committed event and sign a checkpoint now; print the signed note."""
+    from app.audit.service import make_checkpoint, sequence
+    from app.db import Database
+    from app.errors import AppError
+
+    async def _checkpoint() -> str:
+        settings = _settings()
+        db = Database(settings)
+        try:
+            await sequence(db, full=True)
+            return (await make_checkpoint(db, settings)).note
+        finally:
+            await db.dispose()
+
+    try:
+        typer.echo(asyncio.run(_checkpoint()), nl=False)
+    except AppError as exc:
+        _fail(exc.detail)
 
 
 @app.command()

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     # answered only to `Authorization: Bearer <metrics_token>` when a token is set.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_token: str | None = Field(default=None, min_length=16, max_length=256)
+    # The audit log's checkpoint signing key (`registry audit keygen` writes one); without
+    # it the tree still grows but no checkpoint is signed.
+    audit_signing_key_file: str | None = None
+    # Every signed checkpoint is also appended to this file (kept outside the database).
+    audit_checkpoint_log: str | None = None
+    # A checkpoint is signed once this many events were added since the last one, or
+    # this many seconds after the last one when events were added since.
+    audit_checkpoint_events: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: int = Field(default=300, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

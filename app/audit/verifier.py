@@ -336,7 +336,9 @@ class Verifier:
 
     def __str__(self) -> str:
         raw = self.public.public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + raw).decode()}"
+        return (
+            f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + raw).decode()}"
+        )
 
 
 @dataclass(frozen=True)
