@@ -194,9 +194,7 @@ def db_current() -> None:
 def audit_verify(
     checkpoint: Annotated[
         list[Path] | None,
-        typer.Option(
-            exists=True, dir_okay=False, help="A checkpoint kept elsewhere (repeatable)."
-        ),
+        typer.Option(exists=True, dir_okay=False, help="A checkpoint kept elsewhere (repeatable)."),
     ] = None,
     key: Annotated[
         str | None,

@@ -310,9 +310,15 @@ class EventNotFound(NotFound):
     code = "audit-event-not-found"
 
 
-async def _default_size(session: AsyncSession) -> int:
-    latest = await repository.latest_checkpoint(session)
-    return latest.tree_size if latest is not None else await tree_size(session)
+async def _default_size(db: Database) -> int:
+    """The latest checkpoint's size; with none yet, the whole tree's (once sequenced)."""
+    async with db.session(write=False) as session:
+        latest = await repository.latest_checkpoint(session)
+    if latest is not None:
+        return latest.tree_size
+    await sequence(db)
+    async with db.session(write=False) as session:
+        return await tree_size(session)
 
 
 def _bad(param: str, message: str) -> ValidationFailed:
@@ -335,7 +341,7 @@ async def event_with_leaf(
 
 
 def _event_doc(row: AuditEvent) -> dict[str, Any]:
-    return {c: getattr(row, c) for c in AuditEvent.__table__.c}
+    return {c.key: getattr(row, c.key) for c in AuditEvent.__table__.c}
 
 
 async def inclusion_proof(
@@ -344,9 +350,9 @@ async def inclusion_proof(
     _row, index, _leaf = await event_with_leaf(db, principal, event_id)
     if index is None:
         raise EventNotFound(f"Audit event {event_id} is not in the tree yet.")
+    size = await _default_size(db) if size is None else size
     async with db.session(write=False) as session:
         current = await tree_size(session)
-        size = await _default_size(session) if size is None else size
         if size <= index:
             raise _bad("tree_size", f"event {event_id} is leaf {index}: tree_size must exceed it")
         if size > current:
@@ -356,9 +362,9 @@ async def inclusion_proof(
 
 
 async def consistency_proof(db: Database, first: int, second: int | None) -> dict[str, Any]:
+    second = await _default_size(db) if second is None else second
     async with db.session(write=False) as session:
         current = await tree_size(session)
-        second = await _default_size(session) if second is None else second
     if second > current and await sequence(db):
         async with db.session(write=False) as session:
             current = await tree_size(session)
