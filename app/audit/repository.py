@@ -200,7 +200,11 @@ async def count_unsequenced(session: AsyncSession) -> int:
 async def add_checkpoint(
     session: AsyncSession, tree_size: int, root: bytes, note: str, at: datetime
 ) -> AuditCheckpoint:
-    row = AuditCheckpoint(tree_size=tree_size, root_hash=root, note=note, created_at=at)
+    """The next checkpoint, numbered one past the last (call under the sequencer lock)."""
+    last = await session.scalar(sa.select(sa.func.max(AuditCheckpoint.id)))
+    row = AuditCheckpoint(
+        id=(last or 0) + 1, tree_size=tree_size, root_hash=root, note=note, created_at=at
+    )
     session.add(row)
     await session.flush()
     return row

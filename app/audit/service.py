@@ -546,9 +546,7 @@ async def verify_log(
                 )
             claims.append((f"checkpoint log entry {n}", note))
     for n, note in enumerate(external or [], 1):
-        claims.append(
-            (f"given checkpoint {n}" if len(external or []) > 1 else "given checkpoint", note)
-        )
+        claims.append((f"given checkpoint {n}", note))
 
     expected: dict[int, list[tuple[str, bytes]]] = {}
     checked = 0

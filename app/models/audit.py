@@ -68,7 +68,8 @@ class AuditCheckpoint(Base):
 
     __tablename__ = "audit_checkpoints"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # 1, 2, 3… given under the sequencer lock: a gap is a deleted checkpoint.
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     tree_size: Mapped[int] = mapped_column(sa.BigInteger)
     root_hash: Mapped[bytes] = mapped_column(Hash)
     note: Mapped[str] = mapped_column(sa.Text)

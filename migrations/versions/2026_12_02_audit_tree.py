@@ -99,10 +99,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_checkpoints",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True,
-            nullable=False,
-        ),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("tree_size", sa.BigInteger(), nullable=False),
         sa.Column("root_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
