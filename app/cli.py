@@ -99,6 +99,14 @@ def demo(
     if fresh or not demo_secret_file(path).exists():
         # A random secret per demo database: its tokens are good for it alone.
         new_demo_secret(path)
+    # Its own audit checkpoint signing key too, beside it (0600).
+    audit_key = path.with_name(path.name + ".audit-key")
+    if fresh or not audit_key.exists():
+        from app.audit.service import write_key
+
+        audit_key.unlink(missing_ok=True)
+        write_key(audit_key, "registry-demo/audit")
+    os.environ["REGISTRY_AUDIT_SIGNING_KEY_FILE"] = str(audit_key)
     settings = _settings()
     migrate.upgrade(settings.async_database_url)
     if fresh:
@@ -115,6 +123,10 @@ def demo(
             ttl=12 * 3600,
         )
         typer.echo(f"  {caller['label']:<28} {token}\n")
+    from app.audit.service import signer_of
+
+    signer = signer_of(settings)
+    typer.echo(f"Audit checkpoint verifier key: {signer.verifier if signer else '-'}")
     typer.echo(f"API docs: http://{host}:{port}/docs")
     if not no_serve:
         _serve(host, port, 1)

@@ -193,20 +193,22 @@ def _after_rollback(session: Session) -> None:
 # --- the sequencer ----------------------------------------------------------------------
 
 
-async def _sequence_batch(session: AsyncSession, full: bool, limit: int) -> int:
+async def _sequence_batch(session: AsyncSession, floor: int | None, limit: int) -> list[int]:
+    """One batch; `floor` None: the quick window. Returns the ids it sequenced."""
     await repository.lock_sequencer(session, SEQUENCER_LOCK_KEY)
     size, last_event = await repository.tree_head(session)
-    floor = 0 if full else max(0, last_event - SEQUENCER_WINDOW)
+    if floor is None:
+        floor = max(0, last_event - SEQUENCER_WINDOW)
     events = await repository.unsequenced(session, floor, limit)
     if not events:
-        return 0
+        return []
     edge = CompactRange.levels(size)
     known = await repository.node_hashes(session, edge)
     tree = CompactRange(size, [known[k] for k in edge])
     # Hashing thousands of events is CPU work: off the event loop.
     leaves, nodes = await asyncio.to_thread(_grow, tree, events)
     await repository.append_leaves(session, leaves, nodes)
-    return len(leaves)
+    return [row["id"] for row in events]
 
 
 def _grow(
@@ -223,13 +225,17 @@ def _grow(
 async def sequence(db: Database, *, full: bool = False) -> int:
     """Give leaf indexes to the committed events that have none; how many it gave."""
     added = 0
+    floor = 0 if full else None
     while True:
         async with db.session() as session:
-            n = await _sequence_batch(session, full, SEQUENCER_BATCH)
+            ids = await _sequence_batch(session, floor, SEQUENCER_BATCH)
             await session.commit()
-        added += n
-        if n < SEQUENCER_BATCH:
+        added += len(ids)
+        if len(ids) < SEQUENCER_BATCH:
             return added
+        # Every lower id committed by now was in this batch's query: go on above it (a
+        # later commit of a lower id waits for the next run).
+        floor = ids[-1]
 
 
 class Sequencer:
