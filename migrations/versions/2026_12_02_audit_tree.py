@@ -79,6 +79,16 @@ def _backfill() -> None:
 
 
 def upgrade() -> None:
+    # First (SQLite rebuilds the table to drop columns: before anything references it).
+    pg = op.get_bind().dialect.name == "postgresql"
+    if pg:
+        # ALTER TABLE … DROP COLUMN is not an UPDATE: the row trigger lets it through.
+        op.execute("ALTER TABLE audit_events DROP CONSTRAINT uq_audit_events_hash")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        if not pg:
+            batch_op.drop_constraint("uq_audit_events_hash", type_="unique")
+        batch_op.drop_column("hash")
+        batch_op.drop_column("prev_hash")
     op.create_table(
         "audit_leaves",
         sa.Column("leaf_index", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -107,15 +117,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_checkpoints")),
     )  # fmt: skip
     _backfill()
-    pg = op.get_bind().dialect.name == "postgresql"
-    if pg:
-        # ALTER TABLE … DROP COLUMN is not an UPDATE: the row trigger lets it through.
-        op.execute("ALTER TABLE audit_events DROP CONSTRAINT uq_audit_events_hash")
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        if not pg:
-            batch_op.drop_constraint("uq_audit_events_hash", type_="unique")
-        batch_op.drop_column("hash")
-        batch_op.drop_column("prev_hash")
     if pg:
         op.execute(_GUARD)
         for table in _TABLES:
