@@ -85,6 +85,22 @@ async def unsequenced(session: AsyncSession, floor: int, limit: int) -> list[dic
 async def append_leaves(
     session: AsyncSession, leaves: list[dict[str, Any]], nodes: list[dict[str, Any]]
 ) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # COPY, in this transaction: a tenth of the cost of INSERTs with bound values.
+        conn = await session.connection()
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.copy_records_to_table(  # type: ignore[union-attr]
+            "audit_leaves",
+            records=[(r["leaf_index"], r["event_id"], r["leaf_hash"]) for r in leaves],
+            columns=["leaf_index", "event_id", "leaf_hash"],
+        )
+        if nodes:
+            await raw.copy_records_to_table(  # type: ignore[union-attr]
+                "audit_tree_nodes",
+                records=[(r["level"], r["index"], r["hash"]) for r in nodes],
+                columns=["level", "index", "hash"],
+            )
+        return
     for start in range(0, len(leaves), 5000):
         await session.execute(sa.insert(_LEAVES), leaves[start : start + 5000])
     for start in range(0, len(nodes), 5000):
@@ -229,3 +245,41 @@ async def all_checkpoints(session: AsyncSession) -> list[AuditCheckpoint]:
     return list(
         (await session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.id))).all()
     )
+
+
+# --- the proof read path on PostgreSQL: two statements, no transaction ----------------
+
+_LEAF_OF_VISIBLE = """
+SELECT l.leaf_index, (SELECT max(leaf_index) FROM audit_leaves) AS last_index
+FROM audit_events e LEFT JOIN audit_leaves l ON l.event_id = e.id
+WHERE e.id = $1 AND ($2::uuid IS NULL OR e.force_id = $2)
+"""
+_NODES_BY_KEY = """
+SELECT n.level, n.index, n.hash FROM audit_tree_nodes n
+JOIN unnest($1::smallint[], $2::bigint[]) AS k(level, index)
+  ON n.level = k.level AND n.index = k.index
+UNION ALL
+SELECT 0, leaf_index, leaf_hash FROM audit_leaves WHERE leaf_index = ANY($3::bigint[])
+"""
+
+
+async def visible_leaf_direct(
+    db: Database, principal: Principal, event_id: int
+) -> tuple[bool, int | None, int]:
+    """(event visible, its leaf index or None, tree size) in one statement."""
+    force = None if principal.is_national else principal.force_id
+    rows = await db.fetch_sql(_LEAF_OF_VISIBLE, event_id, force)
+    if not rows:
+        return False, None, 0
+    last = rows[0]["last_index"]
+    return True, rows[0]["leaf_index"], 0 if last is None else last + 1
+
+
+async def node_hashes_direct(
+    db: Database, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    keys = set(keys)
+    inner = [k for k in keys if k[0] > 0]
+    leaves = [i for level, i in keys if level == 0]
+    rows = await db.fetch_sql(_NODES_BY_KEY, [k[0] for k in inner], [k[1] for k in inner], leaves)
+    return {(r[0], r[1]): bytes(r[2]) for r in rows}
