@@ -202,6 +202,44 @@ def db_current() -> None:
     typer.echo(f"current: {asyncio.run(_current())}  head: {migrate.head_revision()}")
 
 
+@db_app.command("grant-runtime")
+def db_grant_runtime(
+    role: Annotated[str, typer.Argument(help="The runtime role the API connects as.")],
+) -> None:
+    """PostgreSQL, as the owner after every upgrade: give the runtime role what the API
+    needs and no more (audit tables: SELECT and INSERT only; no TRUNCATE, no ALTER)."""
+    import re
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    settings = _settings()
+    if settings.is_sqlite:
+        _fail("Runtime roles are for PostgreSQL.")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        _fail("A role name is lower-case letters, digits and underscores.")
+    statements = runtime_role_sql(role)
+
+    async def _grant() -> None:
+        engine = create_async_engine(settings.async_database_url)
+        try:
+            async with engine.begin() as conn:
+                for statement in statements:
+                    await conn.exec_driver_sql(statement)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(_grant())
+    typer.echo(f"granted the runtime role {role}")
+
+
+def runtime_role_sql(role: str) -> list[str]:
+    """The statements of migrations/postgres-runtime-role.sql for `role`."""
+    path = Path(__file__).resolve().parent.parent / "migrations" / "postgres-runtime-role.sql"
+    lines = [ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("--")]
+    text = "\n".join(lines).replace(':"runtime"', f'"{role}"')
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
 @audit_app.command("verify")
 def audit_verify(
     checkpoint: Annotated[
