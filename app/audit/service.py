@@ -494,6 +494,45 @@ class VerifyResult:
     problems: list[str] = field(default_factory=list)
 
 
+class _Recompute:
+    """The tree rebuilt from the events, a batch of leaves at a time."""
+
+    def __init__(self, expected: dict[int, list[tuple[str, bytes]]], broken: Any) -> None:
+        self.tree = CompactRange()
+        self.expected = expected
+        self.broken = broken
+        self.last_ok = 0
+
+    def take(self, rows: list[dict[str, Any]]) -> dict[int, dict[int, bytes]] | None:
+        """Append a batch; the subtree hashes it closed, None when the leaves stop."""
+        closed: dict[int, dict[int, bytes]] = {}
+        tree = self.tree
+        for row in rows:
+            index, event_id = row["leaf_index"], row["event_id"]
+            if index != tree.size:
+                self.broken(event_id, f"leaves {tree.size} to {index - 1} are missing")
+                return None  # what follows cannot be placed
+            if row["event_row_id"] is None:
+                self.broken(event_id, f"event {event_id} (leaf {index}) is missing")
+                digest = bytes(row["leaf_hash"])
+            else:
+                digest = leaf_hash(event_leaf({**row, "id": event_id}))
+                if digest != bytes(row["leaf_hash"]):
+                    self.broken(event_id, f"event {event_id} (leaf {index}) differs from its leaf")
+            for lv, ix, h in tree.append(digest):
+                closed.setdefault(lv, {})[ix] = h
+            for label, root in self.expected.get(tree.size, []):
+                if tree.root() != root:
+                    self.broken(
+                        None,
+                        f"{label}: a different root at size {tree.size} — the log was "
+                        f"rewritten among leaves {self.last_ok} to {tree.size - 1}",
+                    )
+                else:
+                    self.last_ok = tree.size
+        return closed
+
+
 def read_checkpoint_file(path: str | Path) -> list[str]:
     """The signed notes in a file of checkpoints, one after another (blank-line separated)."""
     try:
@@ -585,54 +624,22 @@ async def verify_log(
         checked += 1
         expected.setdefault(cp.size, []).append((label, cp.root))
 
-    # Recompute the tree from the events, in leaf order.
-    tree = CompactRange()
-    last_ok = 0
+    # Recompute the tree from the events, in leaf order (the hashing off the event loop).
+    state = _Recompute(expected, broken)
     async with db.session(write=False) as session:
         after = -1
         while rows := await repository.leaves_with_events(session, after, batch):
-            closed: dict[int, dict[int, bytes]] = {}
-            for row in rows:
-                index = row["leaf_index"]
-                if index != tree.size:
-                    broken(row["event_id"], f"leaves {tree.size} to {index - 1} are missing")
-                    tree = CompactRange()  # what follows cannot be placed
-                    break
-                if row["event_row_id"] is None:
-                    broken(row["event_id"], f"event {row['event_id']} (leaf {index}) is missing")
-                    digest = bytes(row["leaf_hash"])
-                else:
-                    doc = {**row, "id": row["event_id"]}
-                    digest = leaf_hash(event_leaf(doc))
-                    if digest != bytes(row["leaf_hash"]):
-                        broken(
-                            row["event_id"],
-                            f"event {row['event_id']} (leaf {index}) differs from its leaf",
-                        )
-                for lv, ix, h in tree.append(digest):
-                    closed.setdefault(lv, {})[ix] = h
-                for label, root in expected.get(tree.size, []):
-                    if tree.root() != root:
-                        broken(
-                            None,
-                            f"{label}: a different root at size {tree.size} — the log was "
-                            f"rewritten among leaves {last_ok} to {tree.size - 1}",
-                        )
-                    else:
-                        last_ok = tree.size
-            else:
-                for lv, nodes in closed.items():
-                    have = await repository.stored_nodes(session, lv, min(nodes), max(nodes))
-                    for ix in sorted(nodes):
-                        if have.get(ix) != nodes[ix]:
-                            problems.append(
-                                f"stored subtree hash (level {lv}, index {ix}) is wrong"
-                            )
-                            break
-                after = rows[-1]["leaf_index"]
-                session.expunge_all()
-                continue
-            break
+            closed = await asyncio.to_thread(state.take, rows)
+            if closed is None:
+                break
+            for lv, nodes in closed.items():
+                have = await repository.stored_nodes(session, lv, min(nodes), max(nodes))
+                for ix in sorted(nodes):
+                    if have.get(ix) != nodes[ix]:
+                        problems.append(f"stored subtree hash (level {lv}, index {ix}) is wrong")
+                        break
+            after = rows[-1]["leaf_index"]
+        tree = state.tree
         size = tree.size
         unsequenced = await repository.count_unsequenced(session)
     if 0 in expected:
