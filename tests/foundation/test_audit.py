@@ -57,7 +57,7 @@ async def test_postgres_refuses_update_delete_and_truncate_of_every_audit_table(
     await _write_events(db, 3)
     assert await sequence(db) == 3  # leaves and a subtree hash to attack
     async with db.session() as s:
-        s.add(AuditCheckpoint(tree_size=0, root_hash=b"\0" * 32, note="x", created_at=_now()))
+        s.add(AuditCheckpoint(id=1, tree_size=0, root_hash=b"\0" * 32, note="x", created_at=_now()))
         await s.commit()
     table = model.__tablename__
     column = next(iter(model.__table__.primary_key.columns)).name
