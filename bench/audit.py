@@ -122,6 +122,15 @@ async def prepare(args: argparse.Namespace) -> tuple[str, Settings, int]:
     return url, settings, size
 
 
+async def _size(settings: Settings) -> int:
+    db = Database(settings)
+    try:
+        async with db.session(write=False) as s:
+            return await audit.tree_size(s)
+    finally:
+        await db.dispose()
+
+
 async def measure(base: str, token: str, size: int, seconds: float) -> None:
     await proofs(base, token, size, 16, 2)  # warm-up
     lat = sorted(await proofs(base, token, size, 16, seconds))
@@ -137,8 +146,16 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure proofs on the last run's database"
+    )
     args = parser.parse_args()
-    url, settings, size = asyncio.run(prepare(args))
+    if args.reuse:
+        url = args.db.rsplit("/", 1)[0] + "/registry_auditbench"
+        settings = Settings(database_url=url, jwt_secret=SECRET, log_level="WARNING")
+        size = asyncio.run(_size(settings))
+    else:
+        url, settings, size = asyncio.run(prepare(args))
     port = 8765
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_JWT_SECRET": SECRET,
            "REGISTRY_LOG_LEVEL": "WARNING"}  # fmt: skip

@@ -254,10 +254,13 @@ SELECT l.leaf_index, (SELECT max(leaf_index) FROM audit_leaves) AS last_index
 FROM audit_events e LEFT JOIN audit_leaves l ON l.event_id = e.id
 WHERE e.id = $1 AND ($2::uuid IS NULL OR e.force_id = $2)
 """
+# One primary-key probe per wanted node (LATERAL), whatever plan the statement gets.
 _NODES_BY_KEY = """
-SELECT n.level, n.index, n.hash FROM audit_tree_nodes n
-JOIN unnest($1::smallint[], $2::bigint[]) AS k(level, index)
-  ON n.level = k.level AND n.index = k.index
+SELECT k.level, k.index, n.hash
+FROM unnest($1::smallint[], $2::bigint[]) AS k(level, index)
+CROSS JOIN LATERAL (
+    SELECT hash FROM audit_tree_nodes WHERE level = k.level AND index = k.index
+) AS n
 UNION ALL
 SELECT 0, leaf_index, leaf_hash FROM audit_leaves WHERE leaf_index = ANY($3::bigint[])
 """

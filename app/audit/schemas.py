@@ -38,6 +38,7 @@ class VerifyRead(Output):
     root_hash: str = Field(description="Base64 root hash of the recomputed tree.")
     checkpoints_checked: int
     problems: list[str] = Field(description="Everything that failed, each named.")
+    pending: int = Field(description="Committed events not yet sequenced into the tree.")
 
 
 class CheckpointRead(Output):

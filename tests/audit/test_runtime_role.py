@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from app.audit import service as audit
 from app.cli import runtime_role_sql
 from app.db import Database
 from app.main import create_app
@@ -59,8 +60,9 @@ async def test_the_runtime_role_writes_the_log_and_cannot_rewrite_it(
         )  # fmt: skip
         assert r.status_code == 200, r.text
         await write_events(runtime_db, 2)
+        assert await audit.sequence(runtime_db, full=True) == 3  # sequenced as runtime
         r = await client.get("/api/v1/audit/verify", headers=admin)
-        assert (r.json()["ok"], r.json()["tree_size"]) == (True, 3)  # sequenced as runtime
+        assert (r.json()["ok"], r.json()["tree_size"]) == (True, 3)
     refused = {
         "UPDATE audit_events SET action = 'forged'": "permission denied",
         "DELETE FROM audit_events": "permission denied",

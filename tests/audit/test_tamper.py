@@ -52,6 +52,9 @@ async def test_an_intact_log_verifies(db, signed_client, tokens):
     result = await verify(signed_client, tokens)
     assert (result["ok"], result["tree_size"], result["checkpoints_checked"]) == (True, 6, 2)
     assert result["problems"] == []  # the stored checkpoint and its copy in the log file
+    await write_events(db, 2)  # committed, not yet sequenced (no background task here)
+    result = await verify(signed_client, tokens)
+    assert (result["ok"], result["tree_size"], result["pending"]) == (True, 6, 2)
 
 
 async def test_a_changed_event_is_named(db, signed_client, tokens):
