@@ -77,6 +77,7 @@ from app.config import Settings
 from app.context import request_id_var
 from app.errors import AppError, NotFound, ValidationFailed
 from app.models import AuditEvent
+from app.replica import primary_reads_var
 
 if TYPE_CHECKING:
     from app.auth.principal import Principal
@@ -231,6 +232,9 @@ async def sequence(db: Database, *, full: bool = False) -> int:
             ids = await _sequence_batch(session, floor, SEQUENCER_BATCH)
             await session.commit()
         added += len(ids)
+        if ids:
+            # This request's later reads must see these leaves: not a lagging replica.
+            primary_reads_var.set(True)
         if len(ids) < SEQUENCER_BATCH:
             return added
         # Every lower id committed by now was in this batch's query: go on above it (a
