@@ -99,6 +99,14 @@ def demo(
     if fresh or not demo_secret_file(path).exists():
         # A random secret per demo database: its tokens are good for it alone.
         new_demo_secret(path)
+    # Its own audit checkpoint signing key too, beside it (0600).
+    audit_key = path.with_name(path.name + ".audit-key")
+    if fresh or not audit_key.exists():
+        from app.audit.service import write_key
+
+        audit_key.unlink(missing_ok=True)
+        write_key(audit_key, "registry-demo/audit")
+    os.environ["REGISTRY_AUDIT_SIGNING_KEY_FILE"] = str(audit_key)
     settings = _settings()
     migrate.upgrade(settings.async_database_url)
     if fresh:
@@ -115,6 +123,10 @@ def demo(
             ttl=12 * 3600,
         )
         typer.echo(f"  {caller['label']:<28} {token}\n")
+    from app.audit.service import signer_of
+
+    signer = signer_of(settings)
+    typer.echo(f"Audit checkpoint verifier key: {signer.verifier if signer else '-'}")
     typer.echo(f"API docs: http://{host}:{port}/docs")
     if not no_serve:
         _serve(host, port, 1)
@@ -190,31 +202,137 @@ def db_current() -> None:
     typer.echo(f"current: {asyncio.run(_current())}  head: {migrate.head_revision()}")
 
 
+@db_app.command("grant-runtime")
+def db_grant_runtime(
+    role: Annotated[str, typer.Argument(help="The runtime role the API connects as.")],
+) -> None:
+    """PostgreSQL, as the owner after every upgrade: give the runtime role what the API
+    needs and no more (audit tables: SELECT and INSERT only; no TRUNCATE, no ALTER)."""
+    import re
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    settings = _settings()
+    if settings.is_sqlite:
+        _fail("Runtime roles are for PostgreSQL.")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        _fail("A role name is lower-case letters, digits and underscores.")
+    statements = runtime_role_sql(role)
+
+    async def _grant() -> None:
+        engine = create_async_engine(settings.async_database_url)
+        try:
+            async with engine.begin() as conn:
+                for statement in statements:
+                    await conn.exec_driver_sql(statement)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(_grant())
+    typer.echo(f"granted the runtime role {role}")
+
+
+def runtime_role_sql(role: str) -> list[str]:
+    """The statements of migrations/postgres-runtime-role.sql for `role`."""
+    path = Path(__file__).resolve().parent.parent / "migrations" / "postgres-runtime-role.sql"
+    lines = [ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("--")]
+    text = "\n".join(lines).replace(':"runtime"', f'"{role}"')
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 naming the first broken event."""
-    from app.audit.service import verify_chain
+def audit_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, dir_okay=False, help="A checkpoint kept elsewhere (repeatable)."),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="Verifier key (or a file holding it); default: the signing key's."),
+    ] = None,
+) -> None:
+    """Recompute the audit Merkle tree; check every stored, logged and given checkpoint.
+    Exit 1 naming what fails (a changed or missing event, truncation, a rewrite)."""
+    from app.audit.service import read_checkpoint_file, verify_log
+    from app.audit.verifier import VerificationError, Verifier
     from app.db import Database
 
-    async def _verify():  # type: ignore[no-untyped-def]
-        db = Database(_settings())
+    notes = [note for path in checkpoint or [] for note in read_checkpoint_file(path)]
+    verifier = None
+    if key:
         try:
-            async with db.session(write=False) as session:
-                return await verify_chain(session)
+            verifier = Verifier.parse(Path(key).read_text() if Path(key).is_file() else key)
+        except VerificationError as exc:
+            _fail(str(exc))
+
+    async def _verify():  # type: ignore[no-untyped-def]
+        settings = _settings()
+        db = Database(settings)
+        try:
+            return await verify_log(db, settings, external=notes, verifier=verifier)
         finally:
             await db.dispose()
 
     result = asyncio.run(_verify())
     if result.ok:
-        typer.secho(f"audit chain intact: {result.events_checked} events", fg=typer.colors.GREEN)
+        typer.secho(
+            f"audit log intact: {result.events_checked} events, root {result.root_hash}, "
+            f"{result.checkpoints_checked} checkpoints hold",
+            fg=typer.colors.GREEN,
+        )
         return
+    where = f" (first failing event {result.first_broken_id})" if result.first_broken_id else ""
     typer.secho(
-        f"audit chain BROKEN at event {result.first_broken_id} "
-        f"({result.events_checked} events checked)",
+        f"audit log BROKEN{where}: {result.events_checked} events checked",
         fg=typer.colors.RED,
         err=True,
     )
+    for problem in result.problems:
+        typer.echo(f"  {problem}", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out: Annotated[Path, typer.Option(help="Where to write the signing key (must not exist).")],
+    name: Annotated[
+        str, typer.Option(help="Key name and checkpoint origin (no spaces, no '+').")
+    ] = "registry.police.uk/audit",
+) -> None:
+    """Write a new Ed25519 checkpoint signing key (0600) and print its verifier key;
+    serve with REGISTRY_AUDIT_SIGNING_KEY_FILE pointing at it."""
+    from app.audit.service import write_key
+    from app.audit.verifier import VerificationError
+
+    try:
+        signer = write_key(out, name)
+    except FileExistsError:
+        _fail(f"{out} exists; refusing to overwrite a signing key.")
+    except VerificationError as exc:
+        _fail(str(exc))
+    typer.echo(str(signer.verifier))
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sequence every committed event and sign a checkpoint now; print the signed note."""
+    from app.audit.service import make_checkpoint, sequence
+    from app.db import Database
+    from app.errors import AppError
+
+    async def _checkpoint() -> str:
+        settings = _settings()
+        db = Database(settings)
+        try:
+            await sequence(db, full=True)
+            return (await make_checkpoint(db, settings)).note
+        finally:
+            await db.dispose()
+
+    try:
+        typer.echo(asyncio.run(_checkpoint()), nl=False)
+    except AppError as exc:
+        _fail(exc.detail)
 
 
 @app.command()

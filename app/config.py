@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     # a longer file is refused with 413 `too-many-rows` (bodies are capped at 20 MiB too).
     import_max_rows: int = Field(default=50_000, ge=1, le=1_000_000)
     activity_import_max_rows: int = Field(default=100_000, ge=1, le=1_000_000)
+    # The audit log's checkpoint signing key (`registry audit keygen` writes one); without
+    # it the tree still grows but no checkpoint is signed.
+    audit_signing_key_file: str | None = None
+    # Every signed checkpoint is also appended to this file (kept outside the database).
+    audit_checkpoint_log: str | None = None
+    # A checkpoint is signed once this many events were added since the last one, or
+    # this many seconds after the last one when events were added since.
+    audit_checkpoint_events: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: int = Field(default=300, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -14,7 +14,9 @@ from app import __version__
 from app.accounts import probes
 from app.accounts.router import router as accounts_router
 from app.activity.router import router as activity_router
+from app.audit.router import public_router as audit_public_router
 from app.audit.router import router as audit_router
+from app.audit.service import Sequencer
 from app.auth.deps import ForceCache
 from app.auth.tokens import TokenVerifier
 from app.compliance.router import router as compliance_router
@@ -69,6 +71,7 @@ DOMAIN_ROUTERS = (
     reports_router,
     imports_router,
     public_router,
+    audit_public_router,
 )
 
 
@@ -80,6 +83,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = database or Database(settings)
+        # Puts committed audit events into the Merkle tree and signs due checkpoints.
+        sequencer = Sequencer(app.state.db, settings)
+        sequencer.start()
         # Objects alive after start-up never die; keep them out of every later
         # GC pass (full collections over them caused 40 ms p99 spikes).
         gc.collect()
@@ -87,6 +93,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             yield
         finally:
+            await sequencer.stop()
             limiter = getattr(app.state, "public_limiter", None)
             if limiter is not None:
                 await limiter.close()

@@ -1,17 +1,13 @@
-"""The audit hash chain: canonical form of an event and its SHA-256 link."""
+"""The content of an audit event as `record()` takes it, in plain JSON types."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-
-GENESIS = "0" * 64
 
 
 def jsonable(value: Any) -> Any:
@@ -48,26 +44,3 @@ class EventContent:
     entity_id: str
     changes: dict[str, Any]
     request_id: str | None
-
-    def canonical(self) -> bytes:
-        doc = {
-            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "actor_sub": self.actor_sub,
-            "actor_roles": list(self.actor_roles),
-            "actor_force": self.actor_force,
-            "force_id": self.force_id,
-            "action": self.action,
-            "entity_type": self.entity_type,
-            "entity_id": self.entity_id,
-            "changes": self.changes,
-            "request_id": self.request_id,
-        }
-        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def link(prev_hash: str, content: EventContent) -> str:
-    digest = hashlib.sha256()
-    digest.update(prev_hash.encode())
-    digest.update(b"\n")
-    digest.update(content.canonical())
-    return digest.hexdigest()

@@ -1,27 +1,43 @@
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse, Response
 
 from app.accounts import service as accounts
-from app.audit import repository
-from app.audit.schemas import AuditEventRead, VerifyRead
-from app.audit.service import verify_chain
+from app.audit import repository, service
+from app.audit.schemas import (
+    AuditEventLeafRead,
+    AuditEventRead,
+    CheckpointRead,
+    ConsistencyProofRead,
+    InclusionProofRead,
+    VerifyRead,
+)
+from app.audit.verifier import Checkpoint, leaf_hash
 from app.auth import redaction
-from app.auth.deps import Session, require_roles
+from app.auth.deps import ReadDatabase, Session, require_roles
 from app.auth.principal import Principal
-from app.errors import ValidationFailed
-from app.models import AuditEvent
+from app.errors import NotFound, ValidationFailed
+from app.models import AuditCheckpoint, AuditEvent
 from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from app.public.ratelimit import public_rate_limit
 from app.schemas import AUTH_ERRORS, Instant, errors
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+public_router = APIRouter(
+    prefix="/public", tags=["public"], dependencies=[Depends(public_rate_limit)]
+)
 
 Auditor = Annotated[Principal, Depends(require_roles("psd", "comms_admin", "admin"))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
 Text = Annotated[str | None, Query(max_length=255)]
+# Event ids and tree sizes: what fits a BIGINT.
+Size = Annotated[int, Query(ge=0, le=2**62, description="A tree size (number of events).")]
 
 
 def _account_id(event: AuditEvent) -> uuid.UUID | None:
@@ -105,7 +121,153 @@ async def list_events(
 
 
 @router.get("/verify", response_model=VerifyRead, responses=errors(*AUTH_ERRORS))
-async def verify(session: Session, principal: Auditor) -> VerifyRead:
-    """Recompute the whole hash chain and name the first broken event, if any."""
-    result = await verify_chain(session)
+async def verify(request: Request, db: ReadDatabase, principal: Auditor) -> VerifyRead:
+    """Recompute the Merkle tree from every event in it, check every stored (and logged)
+    checkpoint's signature and root, and name the first event or checkpoint that fails;
+    `pending`: committed events the sequencer has not put in the tree yet."""
+    result = await service.verify_log(db, request.app.state.settings, sequence_first=False)
     return VerifyRead.model_validate(result)
+
+
+def _checkpoint_read(row: AuditCheckpoint) -> CheckpointRead:
+    body = Checkpoint.parse(row.note.rsplit("\n\n", 1)[0] + "\n")
+    return CheckpointRead(
+        id=row.id,
+        origin=body.origin,
+        tree_size=row.tree_size,
+        root_hash=base64.b64encode(bytes(row.root_hash)).decode(),
+        note=row.note,
+        created_at=row.created_at,
+    )
+
+
+def _wants_text(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/plain" in accept and "application/json" not in accept
+
+
+_NOTE = {"text/plain": {"schema": {"type": "string"}}}
+
+
+@router.get(
+    "/checkpoint",
+    response_model=CheckpointRead,
+    responses={200: {"content": _NOTE}, **errors(*AUTH_ERRORS, 404)},
+)
+async def latest_checkpoint(request: Request, session: Session, principal: Auditor) -> Response:
+    """The latest signed checkpoint: the C2SP signed note with `Accept: text/plain`,
+    else `{origin, tree_size, root_hash, note}` as JSON."""
+    row = await repository.latest_checkpoint(session)
+    if row is None:
+        raise NotFound("No checkpoint has been signed yet.", code="audit-checkpoint-not-found")
+    if _wants_text(request):
+        return PlainTextResponse(row.note)
+    return Response(_checkpoint_read(row).model_dump_json(), media_type="application/json")
+
+
+@router.get("/checkpoints", response_model=Page[CheckpointRead], responses=errors(*AUTH_ERRORS))
+async def list_checkpoints(
+    session: Session, principal: Auditor, limit: Limit = 50, cursor: Cursor = None
+) -> Page[CheckpointRead]:
+    """Every signed checkpoint, oldest first."""
+    after = decode_cursor(cursor, 1)
+    after_id = None
+    if after:
+        if not re.fullmatch(r"[0-9]{1,18}", after[0] or ""):
+            raise ValidationFailed(
+                "The cursor is not one this service issued.",
+                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+            )
+        after_id = int(after[0] or 0)
+    rows = await repository.checkpoints_page(session, after_id, limit)
+    items, next_cursor = page_of(rows, limit, lambda c: [c.id])
+    return Page[CheckpointRead](items=[_checkpoint_read(c) for c in items], next_cursor=next_cursor)
+
+
+@router.post(
+    "/checkpoints",
+    status_code=201,
+    response_model=CheckpointRead,
+    responses=errors(*AUTH_ERRORS, 409),
+)
+async def create_checkpoint(request: Request, db: ReadDatabase, principal: Admin) -> CheckpointRead:
+    """Sequence every committed event, then sign and store a checkpoint of the tree
+    (409 when no signing key is configured)."""
+    row = await service.make_checkpoint(db, request.app.state.settings)
+    return _checkpoint_read(row)
+
+
+@router.get(
+    "/events/{event_id}", response_model=AuditEventLeafRead, responses=errors(*AUTH_ERRORS, 404)
+)
+async def get_event(
+    db: ReadDatabase,
+    session: Session,
+    principal: Auditor,
+    event_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> AuditEventLeafRead:
+    """One audit event with its leaf index, its leaf hash and, where the caller sees the
+    event whole, its exact leaf bytes (base64), which a verifier hashes and checks against
+    an inclusion proof. Where the event is redacted for the caller, so is the leaf: its
+    hash alone still proves the event is in the log."""
+    row, index, leaf = await service.event_with_leaf(db, principal, event_id)
+    ids = {i for i in [_account_id(row)] if i is not None}
+    shown = await accounts.operators_shown(session, principal, ids)
+    read = _redacted(row, principal, shown)
+    whole = read == AuditEventRead.model_validate(row)
+    return AuditEventLeafRead.model_validate(
+        {
+            **read.model_dump(),
+            "leaf_index": index,
+            "leaf": base64.b64encode(leaf).decode() if whole else None,
+            "leaf_hash": base64.b64encode(leaf_hash(leaf)).decode(),
+        }
+    )
+
+
+@router.get(
+    "/proof/inclusion", response_model=InclusionProofRead, responses=errors(*AUTH_ERRORS, 404)
+)
+async def inclusion_proof(
+    db: ReadDatabase,
+    principal: Auditor,
+    event_id: Annotated[int, Query(ge=1, le=2**62)],
+    tree_size: Annotated[
+        int | None,
+        Query(ge=1, le=2**62, description="Default: the latest checkpoint's tree size."),
+    ] = None,
+) -> InclusionProofRead:
+    """RFC 9162 inclusion proof of an event in the tree of `tree_size` events."""
+    proof = await service.inclusion_proof(db, principal, event_id, tree_size)
+    return InclusionProofRead.model_validate(proof)
+
+
+@router.get(
+    "/proof/consistency", response_model=ConsistencyProofRead, responses=errors(*AUTH_ERRORS)
+)
+async def consistency_proof(
+    db: ReadDatabase,
+    principal: Auditor,
+    first: Size,
+    second: Annotated[
+        int | None,
+        Query(ge=0, le=2**62, description="Default: the latest checkpoint's tree size."),
+    ] = None,
+) -> ConsistencyProofRead:
+    """RFC 9162 consistency proof: the tree of `second` events extends that of `first`."""
+    proof = await service.consistency_proof(db, first, second)
+    return ConsistencyProofRead.model_validate(proof)
+
+
+@public_router.get(
+    "/audit-key",
+    response_class=PlainTextResponse,
+    responses={200: {"content": _NOTE}, **errors(404, 429)},
+)
+async def audit_key(request: Request) -> PlainTextResponse:
+    """The audit log's verifier key (C2SP signed-note form `name+keyid+key`): what checks
+    every checkpoint's signature. No token needed."""
+    signer = service.signer_of(request.app.state.settings)
+    if signer is None:
+        raise NotFound("No audit signing key is configured.", code="audit-key-not-found")
+    return PlainTextResponse(str(signer.verifier) + "\n")

@@ -1,38 +1,96 @@
-"""Recording audit events in the transaction of the change they describe.
+"""The audit log: events written with the change they describe, a Merkle tree over them,
+signed checkpoints of that tree, and the proofs an outsider checks them with.
 
-`record()` queues an event on the session; a `before_commit` hook writes every
-queued event as links of the hash chain just before the transaction commits.
-Writing last keeps the chain lock short and means no service can forget to
-write its events: a commit without them is impossible.
+Writing. `record()` queues an event on the session; a `before_commit` hook inserts
+the queued events just before the transaction commits, so no service can commit a
+change without its events. Writers take no lock: inserting an event is an ordinary
+INSERT, so writers in every force commit concurrently.
+
+Sequencing. The tree needs one order, and a transaction's events must not enter it
+before the transaction commits (nor ever, if it rolls back). So leaf indexes are not
+given at insert time; a *sequencer* gives them afterwards, as Trillian does. One
+sequencer runs at a time — under a PostgreSQL advisory lock, or SQLite's writer lock —
+and in one transaction it reads the committed events that have no leaf yet (in id
+order), computes their canonical bytes (`verifier.event_leaf`) and leaf hashes, appends
+them to `audit_leaves` (leaf_index primary key, event_id unique: an event is a leaf at
+most once), and stores the hash of every complete subtree the new leaves close in
+`audit_tree_nodes (level, index)`. A rolled-back event was never committed, so it is
+never seen; an event whose transaction commits after a later id's is simply sequenced
+in the next run (leaf order is sequencing order, deterministic once written). Runs are
+triggered by every commit that wrote events (in-process background task), and by
+checkpoint, verify and proof requests and `registry audit checkpoint`. The quick run
+looks at ids above (highest sequenced id - SEQUENCER_WINDOW); a full run, done by
+verify, the CLI and the periodic tick, looks at every event.
+
+Reading. Any root or proof is made from at most O(log n) stored subtree hashes (the
+complete subtrees of RFC 9162's splits), fetched in two statements: no pass over the
+leaves, whatever the log's size.
+
+Checkpoints. The tree's size and root, as a C2SP tlog-checkpoint signed with the
+Ed25519 key of REGISTRY_AUDIT_SIGNING_KEY_FILE, are stored in `audit_checkpoints`
+(and appended to REGISTRY_AUDIT_CHECKPOINT_LOG when set) every
+REGISTRY_AUDIT_CHECKPOINT_EVENTS events or REGISTRY_AUDIT_CHECKPOINT_SECONDS seconds.
+
+On PostgreSQL every audit table refuses UPDATE, DELETE and TRUNCATE (triggers). What
+the database owner could still do — rewrite, truncate, re-sign with a stolen key — the
+checkpoints held elsewhere reveal: `verify_log` recomputes the tree and checks every
+stored, logged or given checkpoint against it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
+import logging
+import os
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from app import clock
-from app.audit.chain import GENESIS, EventContent, jsonable, link
+from app.audit import repository
+from app.audit.chain import EventContent, jsonable
+from app.audit.verifier import (
+    EMPTY_ROOT,
+    Checkpoint,
+    CompactRange,
+    Signer,
+    VerificationError,
+    Verifier,
+    complete_subtrees,
+    consistency_ranges,
+    event_leaf,
+    inclusion_ranges,
+    leaf_hash,
+    open_checkpoint,
+    range_hash,
+)
+from app.config import Settings
 from app.context import request_id_var
+from app.errors import AppError, NotFound, ValidationFailed
 from app.models import AuditEvent
+from app.replica import primary_reads_var
 
 if TYPE_CHECKING:
     from app.auth.principal import Principal
+    from app.db import Database
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
+
 _PENDING = "audit_pending"
-# Serialises chain writers on PostgreSQL for the rest of their transaction.
-CHAIN_LOCK_KEY = 7_243_001
+_WROTE = "audit_wrote"
+# One sequencer at a time on PostgreSQL (writers of events take no lock).
+SEQUENCER_LOCK_KEY = 7_243_002
+SEQUENCER_WINDOW = 10_000
+SEQUENCER_BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -93,53 +151,24 @@ def _write_pending(session: Session) -> None:
     # follow the rows they describe (and their foreign keys resolve).
     session.flush()
     pending: list[EventContent] = session.info.pop(_PENDING, [])
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
-    prev = session.execute(
-        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    prev = prev or GENESIS
-    rows = _off_the_loop(_linked, prev, pending) if len(pending) > 100 else _linked(prev, pending)
-    for start in range(0, len(rows), INSERT_BATCH):
-        session.execute(sa.insert(AuditEvent), rows[start : start + INSERT_BATCH])
-
-
-# Rows per INSERT of the events: each batch's parameters are prepared on the event loop.
-INSERT_BATCH = 1000
-
-
-def _off_the_loop(fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` in a worker thread when called from an AsyncSession (sync code run in a
-    greenlet on the event loop), inline in plain sync code. An import of 50,000 accounts
-    queues 50,000 events: hashing them on the loop held every other request."""
-    if in_greenlet():
-        return await_(anyio.to_thread.run_sync(fn, *args))
-    return fn(*args)
-
-
-def _linked(prev: str, pending: list[EventContent]) -> list[dict[str, Any]]:
-    """The events as rows of the chain that continues from `prev`."""
-    rows = []
-    for content in pending:
-        digest = link(prev, content)
-        rows.append(
-            {
-                "at": content.at,
-                "actor_sub": content.actor_sub,
-                "actor_roles": content.actor_roles,
-                "actor_force": content.actor_force,
-                "force_id": uuid.UUID(content.force_id) if content.force_id else None,
-                "action": content.action,
-                "entity_type": content.entity_type,
-                "entity_id": content.entity_id,
-                "changes": content.changes,
-                "request_id": content.request_id,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
-    return rows
+    rows = [
+        {
+            "at": c.at,
+            "actor_sub": c.actor_sub,
+            "actor_roles": c.actor_roles,
+            "actor_force": c.actor_force,
+            "force_id": uuid.UUID(c.force_id) if c.force_id else None,
+            "action": c.action,
+            "entity_type": c.entity_type,
+            "entity_id": c.entity_id,
+            "changes": c.changes,
+            "request_id": c.request_id,
+        }
+        for c in pending
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(sa.insert(AuditEvent), rows[start : start + 5000])
+    session.info[_WROTE] = session.get_bind()
 
 
 @event.listens_for(Session, "before_commit")
@@ -147,24 +176,315 @@ def _before_commit(session: Session) -> None:
     _write_pending(session)
 
 
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    bind = session.info.pop(_WROTE, None)
+    if bind is not None:
+        sequencer = _SEQUENCERS.get(id(bind.pool))
+        if sequencer is not None:
+            sequencer.wake()
+
+
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_WROTE, None)
 
 
-def content_of(row: AuditEvent | Any) -> EventContent:
-    return EventContent(
-        at=row.at,
-        actor_sub=row.actor_sub,
-        actor_roles=list(row.actor_roles or []),
-        actor_force=row.actor_force,
-        force_id=str(row.force_id) if row.force_id else None,
-        action=row.action,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        changes=row.changes or {},
-        request_id=row.request_id,
-    )
+# --- the sequencer ----------------------------------------------------------------------
+
+
+async def _sequence_batch(session: AsyncSession, floor: int | None, limit: int) -> list[int]:
+    """One batch; `floor` None: the quick window. Returns the ids it sequenced."""
+    await repository.lock_sequencer(session, SEQUENCER_LOCK_KEY)
+    size, last_event = await repository.tree_head(session)
+    if floor is None:
+        floor = max(0, last_event - SEQUENCER_WINDOW)
+    events = await repository.unsequenced(session, floor, limit)
+    if not events:
+        return []
+    edge = CompactRange.levels(size)
+    known = await repository.node_hashes(session, edge)
+    tree = CompactRange(size, [known[k] for k in edge])
+    # Hashing thousands of events is CPU work: off the event loop.
+    leaves, nodes = await asyncio.to_thread(_grow, tree, events)
+    await repository.append_leaves(session, leaves, nodes)
+    return [row["id"] for row in events]
+
+
+def _grow(
+    tree: CompactRange, events: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    leaves, nodes = [], []
+    for row in events:
+        digest = leaf_hash(event_leaf(row))
+        leaves.append({"leaf_index": tree.size, "event_id": row["id"], "leaf_hash": digest})
+        nodes += [{"level": lv, "index": ix, "hash": h} for lv, ix, h in tree.append(digest)]
+    return leaves, nodes
+
+
+async def sequence(db: Database, *, full: bool = False) -> int:
+    """Give leaf indexes to the committed events that have none; how many it gave."""
+    added = 0
+    floor = 0 if full else None
+    while True:
+        async with db.session() as session:
+            ids = await _sequence_batch(session, floor, SEQUENCER_BATCH)
+            await session.commit()
+        added += len(ids)
+        if ids:
+            # This request's later reads must see these leaves: not a lagging replica.
+            primary_reads_var.set(True)
+        if len(ids) < SEQUENCER_BATCH:
+            return added
+        # Every lower id committed by now was in this batch's query: go on above it (a
+        # later commit of a lower id waits for the next run).
+        floor = ids[-1]
+
+
+class Sequencer:
+    """The in-process background task: sequences after every commit that wrote events,
+    signs a checkpoint when one is due, and sweeps every event now and then."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        _SEQUENCERS[id(self.db.engine.pool)] = self
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        _SEQUENCERS.pop(id(self.db.engine.pool), None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            full = False
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.audit_checkpoint_seconds)
+            except TimeoutError:
+                full = True
+            self._wake.clear()
+            try:
+                await sequence(self.db, full=full)
+                await checkpoint_if_due(self.db, self.settings)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep sequencing on the next wake; the log says why
+                log.exception("audit sequencer run failed")
+
+
+_SEQUENCERS: dict[int, Sequencer] = {}
+
+
+# --- reading the tree -------------------------------------------------------------------
+
+
+async def tree_size(session: AsyncSession) -> int:
+    return (await repository.tree_head(session))[0]
+
+
+async def root_at(source: AsyncSession | Database, size: int) -> bytes:
+    if size == 0:
+        return EMPTY_ROOT
+    keys = complete_subtrees(0, size)
+    nodes = await repository.node_hashes(source, keys)
+    return range_hash(0, size, lambda lv, ix: nodes[(lv, ix)])
+
+
+async def _hashes_for(session: AsyncSession, ranges: list[tuple[int, int]]) -> list[str]:
+    keys = [k for a, b in ranges for k in complete_subtrees(a, b)]
+    return _encode(ranges, await repository.node_hashes(session, keys))
+
+
+class AuditKeyMissing(AppError):
+    code = "audit-key-missing"
+    status = 409
+    title = "No audit signing key"
+
+
+class EventNotFound(NotFound):
+    code = "audit-event-not-found"
+
+
+async def _default_size(db: Database) -> int:
+    """The latest checkpoint's size; with none yet, the whole tree's (once sequenced)."""
+    async with db.session(write=False) as session:
+        latest = await repository.latest_checkpoint(session)
+    if latest is not None:
+        return latest.tree_size
+    await sequence(db)
+    async with db.session(write=False) as session:
+        return await tree_size(session)
+
+
+def _bad(param: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[{"loc": ["query", param], "msg": message}])
+
+
+async def event_with_leaf(
+    db: Database, principal: Principal, event_id: int
+) -> tuple[AuditEvent, int | None, bytes]:
+    """A visible event, its leaf index (sequencing it first if need be) and leaf bytes."""
+    async with db.session(write=False) as session:
+        row = await repository.visible_event(session, principal, event_id)
+        if row is None:
+            raise EventNotFound(f"No audit event {event_id}.")
+        leaf = await repository.leaf_of(session, event_id)
+    if leaf is None and await sequence(db):
+        async with db.session(write=False) as session:
+            leaf = await repository.leaf_of(session, event_id)
+    return row, (leaf[0] if leaf else None), event_leaf(_event_doc(row))
+
+
+def _event_doc(row: AuditEvent) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in AuditEvent.__table__.c}
+
+
+async def inclusion_proof(
+    db: Database, principal: Principal, event_id: int, size: int | None
+) -> dict[str, Any]:
+    if not db.is_sqlite and size is not None:
+        # The hot path on PostgreSQL: two statements on the direct read pool.
+        visible, index, current = await repository.visible_leaf_direct(db, principal, event_id)
+        if not visible:
+            raise EventNotFound(f"No audit event {event_id}.")
+        if index is not None:
+            _check_size(event_id, index, size, current)
+            ranges = inclusion_ranges(index, size)
+            keys = [k for a, b in ranges for k in complete_subtrees(a, b)]
+            nodes = await repository.node_hashes_direct(db, keys)
+            return {"leaf_index": index, "tree_size": size, "hashes": _encode(ranges, nodes)}
+    _row, index, _leaf = await event_with_leaf(db, principal, event_id)
+    if index is None:
+        raise EventNotFound(f"Audit event {event_id} is not in the tree yet.")
+    size = await _default_size(db) if size is None else size
+    async with db.session(write=False) as session:
+        _check_size(event_id, index, size, await tree_size(session))
+        hashes = await _hashes_for(session, inclusion_ranges(index, size))
+    return {"leaf_index": index, "tree_size": size, "hashes": hashes}
+
+
+def _check_size(event_id: int, index: int, size: int, current: int) -> None:
+    if size <= index:
+        raise _bad("tree_size", f"event {event_id} is leaf {index}: tree_size must exceed it")
+    if size > current:
+        raise _bad("tree_size", f"the log holds {current} events; tree_size cannot exceed it")
+
+
+def _encode(ranges: list[tuple[int, int]], nodes: dict[tuple[int, int], bytes]) -> list[str]:
+    return [
+        base64.b64encode(range_hash(a, b, lambda lv, ix: nodes[(lv, ix)])).decode()
+        for a, b in ranges
+    ]
+
+
+async def consistency_proof(db: Database, first: int, second: int | None) -> dict[str, Any]:
+    second = await _default_size(db) if second is None else second
+    async with db.session(write=False) as session:
+        current = await tree_size(session)
+    if second > current and await sequence(db):
+        async with db.session(write=False) as session:
+            current = await tree_size(session)
+    if second > current:
+        raise _bad("second", f"the log holds {current} events; second cannot exceed it")
+    if first > second:
+        raise _bad("first", "first must not exceed second")
+    async with db.session(write=False) as session:
+        hashes = await _hashes_for(session, consistency_ranges(first, second))
+    return {"first": first, "second": second, "hashes": hashes}
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+_SIGNERS: dict[tuple[str, float], Signer] = {}
+
+
+def signer_of(settings: Settings) -> Signer | None:
+    path = settings.audit_signing_key_file
+    if not path:
+        return None
+    try:
+        stamp = os.stat(path).st_mtime
+    except OSError:
+        raise AuditKeyMissing(f"The audit signing key file {path} cannot be read.") from None
+    signer = _SIGNERS.get((path, stamp))
+    if signer is None:
+        try:
+            signer = Signer.parse(Path(path).read_text(encoding="utf-8"))
+        except (OSError, VerificationError) as exc:
+            raise AuditKeyMissing(f"The audit signing key file {path}: {exc}") from None
+        _SIGNERS.clear()
+        _SIGNERS[(path, stamp)] = signer
+    return signer
+
+
+def require_signer(settings: Settings) -> Signer:
+    signer = signer_of(settings)
+    if signer is None:
+        raise AuditKeyMissing(
+            "No audit signing key is configured (REGISTRY_AUDIT_SIGNING_KEY_FILE; "
+            "`registry audit keygen` makes one)."
+        )
+    return signer
+
+
+def write_key(path: Path, name: str) -> Signer:
+    """A new Ed25519 signing key in `path` (readable by its owner only)."""
+    signer = Signer.generate(name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(str(signer) + "\n")
+    return signer
+
+
+async def make_checkpoint(db: Database, settings: Settings) -> Any:
+    """Sequence, then sign and store a checkpoint of the tree as it now is."""
+    signer = require_signer(settings)
+    await sequence(db)
+    async with db.session() as session:
+        await repository.lock_sequencer(session, SEQUENCER_LOCK_KEY)
+        size = await tree_size(session)
+        root = await root_at(session, size)
+        note = signer.sign(Checkpoint(signer.name, size, root).body())
+        row = await repository.add_checkpoint(session, size, root, note, clock.now())
+        await session.commit()
+    if settings.audit_checkpoint_log:
+        await asyncio.to_thread(_append, Path(settings.audit_checkpoint_log), note)
+    return row
+
+
+def _append(path: Path, note: str) -> None:
+    with path.open("a", encoding="utf-8") as out:
+        out.write(note + "\n")
+
+
+async def checkpoint_if_due(db: Database, settings: Settings) -> Any:
+    if signer_of(settings) is None:
+        return None
+    async with db.session(write=False) as session:
+        size = await tree_size(session)
+        latest = await repository.latest_checkpoint(session)
+    if latest is None:
+        due = size > 0
+    else:
+        age = (clock.now() - latest.created_at).total_seconds()
+        due = size - latest.tree_size >= settings.audit_checkpoint_events or (
+            size > latest.tree_size and age >= settings.audit_checkpoint_seconds
+        )
+    return await make_checkpoint(db, settings) if due else None
+
+
+# --- verification ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -172,50 +492,180 @@ class VerifyResult:
     ok: bool
     events_checked: int
     first_broken_id: int | None
+    tree_size: int = 0
+    root_hash: str | None = None
+    checkpoints_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    pending: int = 0
 
 
-# Columns, not ORM objects: building thousands of instances per batch is loop time too.
-_VERIFY_COLUMNS = (
-    AuditEvent.id, AuditEvent.at, AuditEvent.actor_sub, AuditEvent.actor_roles,
-    AuditEvent.actor_force, AuditEvent.force_id, AuditEvent.action, AuditEvent.entity_type,
-    AuditEvent.entity_id, AuditEvent.changes, AuditEvent.request_id, AuditEvent.prev_hash,
-    AuditEvent.hash,
-)  # fmt: skip
+class _Recompute:
+    """The tree rebuilt from the events, a batch of leaves at a time."""
+
+    def __init__(self, expected: dict[int, list[tuple[str, bytes]]], broken: Any) -> None:
+        self.tree = CompactRange()
+        self.expected = expected
+        self.broken = broken
+        self.last_ok = 0
+
+    def take(self, rows: list[dict[str, Any]]) -> dict[int, dict[int, bytes]] | None:
+        """Append a batch; the subtree hashes it closed, None when the leaves stop."""
+        closed: dict[int, dict[int, bytes]] = {}
+        tree = self.tree
+        for row in rows:
+            index, event_id = row["leaf_index"], row["event_id"]
+            if index != tree.size:
+                self.broken(event_id, f"leaves {tree.size} to {index - 1} are missing")
+                return None  # what follows cannot be placed
+            if row["event_row_id"] is None:
+                self.broken(event_id, f"event {event_id} (leaf {index}) is missing")
+                digest = bytes(row["leaf_hash"])
+            else:
+                digest = leaf_hash(event_leaf({**row, "id": event_id}))
+                if digest != bytes(row["leaf_hash"]):
+                    self.broken(event_id, f"event {event_id} (leaf {index}) differs from its leaf")
+            for lv, ix, h in tree.append(digest):
+                closed.setdefault(lv, {})[ix] = h
+            for label, root in self.expected.get(tree.size, []):
+                if tree.root() != root:
+                    self.broken(
+                        None,
+                        f"{label}: a different root at size {tree.size} — the log was "
+                        f"rewritten among leaves {self.last_ok} to {tree.size - 1}",
+                    )
+                else:
+                    self.last_ok = tree.size
+        return closed
 
 
-def _check_links(prev: str, result: sa.Result[Any]) -> tuple[str, int, int | None, int | None]:
-    """(last hash, events checked, first broken id or None, last id) for one batch."""
-    # The result is buffered (AsyncSession prebuffers rows): turning it into rows (JSON,
-    # timestamps, UUIDs) needs no connection, and is loop time saved too.
-    last_id = None
+def read_checkpoint_file(path: str | Path) -> list[str]:
+    """The signed notes in a file of checkpoints, one after another (blank-line separated)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    notes, current = [], []
+    for line in text.splitlines(keepends=True):
+        current.append(line)
+        if line.startswith("\u2014 "):
+            notes.append("".join(current))
+            current = []
+        elif line == "\n" and current[:-1] and current[-2].startswith("\u2014 "):
+            current = []
+    return [n.lstrip("\n") for n in notes]
+
+
+async def verify_log(
+    db: Database,
+    settings: Settings,
+    *,
+    external: list[str] | None = None,
+    verifier: Verifier | None = None,
+    batch: int = 5000,
+    sequence_first: bool = True,
+) -> VerifyResult:
+    """Recompute every leaf and the tree; check every stored, logged and given checkpoint.
+
+    `sequence_first` sequences every committed event first (a write: the CLI does; the
+    HTTP route only reads, and reports the events still waiting as `pending`).
+    Names what fails: the first event whose row no longer makes its leaf (or whose leaf
+    is gone), a checkpoint whose signature does not hold, a checkpoint that signs more
+    events than the log holds (truncation) or another root at its size (rewrite).
+    """
+    if sequence_first:
+        await sequence(db, full=True)
+    if verifier is None:
+        signer = signer_of(settings)
+        verifier = signer.verifier if signer else None
+    problems: list[str] = []
+    first_broken: int | None = None
+
+    def broken(event_id: int | None, message: str) -> None:
+        nonlocal first_broken
+        if first_broken is None and event_id is not None:
+            first_broken = event_id
+        problems.append(message)
+
+    async with db.session(write=False) as session:
+        stored = await repository.all_checkpoints(session)
+    # Every checkpoint to hold the log to: stored ones, the log file's, the given ones.
+    claims: list[tuple[str, str]] = []
+    prev_id = 0
+    for cp in stored:
+        if cp.id != prev_id + 1:
+            problems.append(f"checkpoint {prev_id + 1} is missing (deleted from the database)")
+        prev_id = cp.id
+        claims.append((f"checkpoint {cp.id}", cp.note))
+        try:
+            body = Checkpoint.parse(cp.note.rsplit("\n\n", 1)[0] + "\n")
+        except VerificationError as exc:
+            problems.append(f"checkpoint {cp.id}: {exc}")
+            continue
+        if (body.size, body.root) != (cp.tree_size, bytes(cp.root_hash)):
+            problems.append(f"checkpoint {cp.id}: its columns differ from its signed note")
+    stored_notes = {cp.note for cp in stored}
+    logged = (
+        await asyncio.to_thread(read_checkpoint_file, settings.audit_checkpoint_log)
+        if settings.audit_checkpoint_log
+        else []
+    )
+    if logged:
+        for n, note in enumerate(logged, 1):
+            if note not in stored_notes:
+                problems.append(
+                    f"checkpoint log entry {n} is not in the database (deleted or altered)"
+                )
+            claims.append((f"checkpoint log entry {n}", note))
+    for n, note in enumerate(external or [], 1):
+        claims.append((f"given checkpoint {n}", note))
+
+    expected: dict[int, list[tuple[str, bytes]]] = {}
     checked = 0
-    for row in result.all():
+    for label, note in claims:
+        if verifier is None:
+            problems.append(f"{label}: no verifier key to check its signature")
+            continue
+        try:
+            cp = open_checkpoint(note, verifier, verifier.name)
+        except VerificationError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
         checked += 1
-        if row.prev_hash != prev or link(prev, content_of(row)) != row.hash:
-            return prev, checked, row.id, row.id
-        prev, last_id = row.hash, row.id
-    return prev, checked, None, last_id
+        expected.setdefault(cp.size, []).append((label, cp.root))
 
-
-async def verify_chain(session: AsyncSession, batch: int = 1000) -> VerifyResult:
-    """Recompute every link in id order; name the first event whose link does not hold.
-
-    Millions of events take seconds of hashing: each batch is read on the session and
-    hashed in a worker thread, so the event loop keeps serving other requests."""
-    prev = GENESIS
-    checked = 0
-    last_id = 0
-    while True:
-        result = await session.execute(
-            sa.select(*_VERIFY_COLUMNS)
-            .where(AuditEvent.id > last_id)
-            .order_by(AuditEvent.id)
-            .limit(batch)
-        )
-        prev, done, broken, last = await anyio.to_thread.run_sync(_check_links, prev, result)
-        checked += done
-        if broken is not None:
-            return VerifyResult(ok=False, events_checked=checked, first_broken_id=broken)
-        if last is None:
-            return VerifyResult(ok=True, events_checked=checked, first_broken_id=None)
-        last_id = last
+    # Recompute the tree from the events, in leaf order (the hashing off the event loop).
+    state = _Recompute(expected, broken)
+    async with db.session(write=False) as session:
+        after = -1
+        while rows := await repository.leaves_with_events(session, after, batch):
+            closed = await asyncio.to_thread(state.take, rows)
+            if closed is None:
+                break
+            for lv, nodes in closed.items():
+                have = await repository.stored_nodes(session, lv, min(nodes), max(nodes))
+                for ix in sorted(nodes):
+                    if have.get(ix) != nodes[ix]:
+                        problems.append(f"stored subtree hash (level {lv}, index {ix}) is wrong")
+                        break
+            after = rows[-1]["leaf_index"]
+        tree = state.tree
+        size = tree.size
+        unsequenced = await repository.count_unsequenced(session)
+    if 0 in expected:
+        for label, root in expected[0]:
+            if root != EMPTY_ROOT:
+                problems.append(f"{label}: a different root for the empty log")
+    for cp_size, claims_at in sorted(expected.items()):
+        if cp_size > size:
+            for label, _root in claims_at:
+                problems.append(f"{label} signs {cp_size} events; the log holds {size} (truncated)")
+    return VerifyResult(
+        ok=not problems,
+        events_checked=size,
+        first_broken_id=first_broken,
+        tree_size=size,
+        root_hash=base64.b64encode(tree.root()).decode(),
+        checkpoints_checked=checked,
+        problems=problems,
+        pending=unsequenced,
+    )

@@ -2,7 +2,7 @@
 
 from app.models.accounts import Account, AccountObjective, Attestation, Custodianship, LegalHold
 from app.models.activity import ActivityPeriod
-from app.models.audit import AuditEvent
+from app.models.audit import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
 from app.models.base import Base
 from app.models.guidelines import Guideline, Signoff
 from app.models.idempotency import IdempotencyRecord
@@ -15,7 +15,10 @@ __all__ = [
     "AccountObjective",
     "ActivityPeriod",
     "Attestation",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditLeaf",
+    "AuditTreeNode",
     "Base",
     "ChecklistItem",
     "Custodianship",

@@ -11,10 +11,12 @@ from app.models.base import Base, JSONDoc
 
 # A big integer that autoincrements on SQLite too (SQLite only does it for INTEGER).
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Hash = sa.LargeBinary(32)
 
 
 class AuditEvent(Base):
-    """One link of the hash chain. Append-only: PostgreSQL refuses UPDATE and DELETE."""
+    """One audit event, written in the transaction of the change it describes.
+    Append-only: PostgreSQL refuses UPDATE, DELETE and TRUNCATE."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -35,5 +37,40 @@ class AuditEvent(Base):
     entity_id: Mapped[str] = mapped_column(sa.String(64))
     changes: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     request_id: Mapped[str | None] = mapped_column(sa.String(128))
-    prev_hash: Mapped[str] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class AuditLeaf(Base):
+    """An event's place in the Merkle tree: leaf indexes 0, 1, 2… in the order the
+    sequencer took the committed events; each event at most once."""
+
+    __tablename__ = "audit_leaves"
+
+    leaf_index: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("audit_events.id"), unique=True
+    )
+    leaf_hash: Mapped[bytes] = mapped_column(Hash)
+
+
+class AuditTreeNode(Base):
+    """The hash of a complete subtree: leaves [index·2^level, (index+1)·2^level), level ≥ 1
+    (level 0 is the leaf hash in audit_leaves)."""
+
+    __tablename__ = "audit_tree_nodes"
+
+    level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(Hash)
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint (C2SP tlog-checkpoint as a signed note) of the tree at a size."""
+
+    __tablename__ = "audit_checkpoints"
+
+    # 1, 2, 3… given under the sequencer lock: a gap is a deleted checkpoint.
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(sa.BigInteger)
+    root_hash: Mapped[bytes] = mapped_column(Hash)
+    note: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]

@@ -5,8 +5,8 @@ every state, owners and editors over time, objectives, guidelines and sign-offs,
 activity, legal holds, registration requests) from a seeded random generator, so a run is
 repeatable for a given day. Rows are written in bulk in chunked transactions (COPY on
 PostgreSQL). Entities are generated in time order, so the audit events (one per change)
-are chronological; each chunk's events are linked onto the chain's current head under the
-chain lock, so `verify_chain` holds. Seed into a registry that has none of these forces.
+are chronological; once loaded they are sequenced into the audit Merkle tree, so
+`verify_log` holds. Seed into a registry that has none of these forces.
 """
 
 from __future__ import annotations
@@ -92,6 +92,10 @@ async def seed(
                 await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
                 for ddl in rebuild:
                     await conn.execute(sa.text(ddl))
+    progress("sequencing the audit events into the Merkle tree")
+    from app.audit.service import sequence
+
+    await sequence(db, full=True)
     # Fresh statistics, or the planner takes the bulk-loaded tables for nearly empty ones;
     # on PostgreSQL a VACUUM too, setting the visibility map as autovacuum would in time
     # (until then index-only scans still read the heap: the registry after a bulk load

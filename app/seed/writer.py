@@ -1,5 +1,5 @@
 """Writing the generated rows in bulk: chunked transactions, COPY on PostgreSQL, and the
-audit events linked onto the chain's head under the chain lock."""
+audit events (the sequencer puts them in the Merkle tree afterwards)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.chain import GENESIS, EventContent, link
-from app.audit.service import CHAIN_LOCK_KEY
+from app.audit.chain import EventContent
 from app.db import Database
-from app.models import AuditEvent, Base
+from app.models import Base
 
 CHUNK_ROWS = 50_000
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -47,7 +46,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 AUDIT_COLUMNS = (
     "at", "actor_sub", "actor_roles", "actor_force", "force_id", "action", "entity_type",
-    "entity_id", "changes", "request_id", "prev_hash", "hash",
+    "entity_id", "changes", "request_id",
 )  # fmt: skip
 JSON_COLUMNS = {("requests", "details")}
 
@@ -180,15 +179,9 @@ class BulkWriter:
             events = events[: max(0, self.audit_cap - self.counts["audit_events"])]
         if not events:
             return
-        if self.pg:
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
-        prev = (
-            await conn.execute(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-        ).scalar_one_or_none() or GENESIS
         rows = []
         role_json: dict[tuple[str, ...], str] = {}
         for e in events:
-            digest = link(prev, e)
             force = uuid.UUID(e.force_id) if e.force_id else None
             roles: Any = e.actor_roles
             if self.pg:
@@ -196,8 +189,7 @@ class BulkWriter:
                 roles = role_json.get(key) or role_json.setdefault(key, json.dumps(roles))
             changes: Any = json.dumps(e.changes) if self.pg else e.changes
             rows.append((e.at, e.actor_sub, roles, e.actor_force, force, e.action,
-                         e.entity_type, e.entity_id, changes, None, prev, digest))  # fmt: skip
-            prev = digest
+                         e.entity_type, e.entity_id, changes, None))  # fmt: skip
         columns = AUDIT_COLUMNS
         if self.pg:
             raw = await conn.get_raw_connection()

@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from app.audit import service as audit
-from app.audit.service import verify_chain
-from app.models import AuditEvent
+from app.audit.service import sequence, verify_log
+from app.audit.verifier import event_leaf, leaf_hash
+from app.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
 from tests.factories import force_uuid, make_force
 
 
@@ -19,17 +20,28 @@ async def _write_events(db, n: int, actor: str = "tester") -> None:
             await s.commit()
 
 
-async def test_chain_verifies_and_names_the_first_tampered_event(db, session):
+async def _leaves(db) -> list[tuple[int, int, bytes]]:
+    async with db.session(write=False) as s:
+        rows = await s.execute(
+            sa.select(AuditLeaf.leaf_index, AuditLeaf.event_id, AuditLeaf.leaf_hash).order_by(
+                AuditLeaf.leaf_index
+            )
+        )
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
+
+
+async def test_verify_names_the_first_tampered_event(db, session):
     await _write_events(db, 5)
-    assert (await verify_chain(session)).ok
+    assert (await verify_log(db, db.settings)).ok
     ids = (await session.scalars(sa.select(AuditEvent.id).order_by(AuditEvent.id))).all()
     if db.is_sqlite:
         await session.execute(
             sa.update(AuditEvent).where(AuditEvent.id == ids[2]).values(action="forged")
         )
         await session.commit()
-        result = await verify_chain(session)
+        result = await verify_log(db, db.settings)
         assert (result.ok, result.first_broken_id) == (False, ids[2])
+        assert f"event {ids[2]} (leaf 2) differs from its leaf" in result.problems
     else:
         with pytest.raises(DBAPIError, match="append-only"):
             await session.execute(
@@ -38,46 +50,96 @@ async def test_chain_verifies_and_names_the_first_tampered_event(db, session):
         await session.rollback()
 
 
-async def test_postgres_refuses_deleting_audit_events(db, session):
-    await _write_events(db, 1)
+@pytest.mark.parametrize("model", [AuditEvent, AuditLeaf, AuditTreeNode, AuditCheckpoint])
+async def test_postgres_refuses_update_delete_and_truncate_of_every_audit_table(db, session, model):
     if db.is_sqlite:
-        await session.execute(sa.delete(AuditEvent))
-        await session.commit()
-        assert (await verify_chain(session)).events_checked == 0
-        return
-    with pytest.raises(DBAPIError, match="append-only"):
-        await session.execute(sa.delete(AuditEvent))
-    await session.rollback()
+        return  # PostgreSQL's triggers; on SQLite verify detects tampering (tests/audit)
+    await _write_events(db, 3)
+    assert await sequence(db) == 3  # leaves and a subtree hash to attack
+    async with db.session() as s:
+        s.add(AuditCheckpoint(id=1, tree_size=0, root_hash=b"\0" * 32, note="x", created_at=_now()))
+        await s.commit()
+    table = model.__tablename__
+    column = next(iter(model.__table__.primary_key.columns)).name
+    for statement in (
+        f'UPDATE {table} SET "{column}" = "{column}"',
+        f"DELETE FROM {table}",
+        f"TRUNCATE {table} CASCADE",
+    ):
+        with pytest.raises(DBAPIError, match=f"{table} is append-only|audit_events is append"):
+            await session.execute(sa.text(statement))
+        await session.rollback()
 
 
-async def test_a_deleted_link_breaks_the_chain_at_the_next_event(db, session):
-    if not db.is_sqlite:
-        return  # PostgreSQL refuses the delete itself (test above)
-    await _write_events(db, 4)
-    ids = (await session.scalars(sa.select(AuditEvent.id).order_by(AuditEvent.id))).all()
-    await session.execute(sa.delete(AuditEvent).where(AuditEvent.id == ids[1]))
-    await session.commit()
-    result = await verify_chain(session)
-    assert (result.ok, result.first_broken_id) == (False, ids[2])
+def _now():
+    from app import clock
+
+    return clock.now()
 
 
-async def test_concurrent_writers_keep_one_valid_chain(db, session):
+async def test_concurrent_writers_each_event_once_and_a_rolled_back_one_never(db, session):
+    """16 writers commit concurrently (no lock between them); some transactions insert
+    their events and then roll back. Every committed event is a leaf exactly once, with
+    the hash of its own canonical bytes; no rolled-back event ever is."""
     await make_force(session, "staffs")
 
     async def writer(n: int) -> None:
-        for i in range(10):
+        for i in range(6):
             async with db.session() as s:
                 audit.record(
                     s, audit.Actor(f"w{n}", ["admin"], None), "x.y", "thing", f"{n}-{i}", {},
                     force_id=force_uuid("staffs"),
                 )  # fmt: skip
-                await s.commit()
+                if i % 3 == 2:
+                    # Events inserted, then the transaction fails.
+                    await s.run_sync(audit._write_pending)
+                    await s.rollback()
+                else:
+                    await s.commit()
+            if i % 2:
+                await sequence(db)  # sequencing runs while others still write
 
-    await asyncio.gather(*(writer(n) for n in range(8)))
-    result = await verify_chain(session)
-    assert result.ok and result.events_checked == 80
-    hashes = (await session.scalars(sa.select(AuditEvent.prev_hash))).all()
-    assert len(set(hashes)) == 80  # no fork: every link has a distinct predecessor
+    await asyncio.gather(*(writer(n) for n in range(16)))
+    await sequence(db)
+    leaves = await _leaves(db)
+    async with db.session(write=False) as s:
+        events = {e.id: e for e in (await s.scalars(sa.select(AuditEvent))).all()}
+    assert len(events) == 16 * 4
+    assert sorted(e.entity_id for e in events.values()) == sorted(
+        f"{n}-{i}" for n in range(16) for i in range(6) if i % 3 != 2
+    )
+    assert [index for index, _e, _h in leaves] == list(range(len(events)))
+    assert sorted(event_id for _i, event_id, _h in leaves) == sorted(events)
+    for _index, event_id, digest in leaves:
+        row = events[event_id]
+        doc = {c: getattr(row, c) for c in AuditEvent.__table__.c.keys()}  # noqa: SIM118
+        assert leaf_hash(event_leaf(doc)) == digest
+    result = await verify_log(db, db.settings)
+    assert (result.ok, result.events_checked) == (True, 64), result.problems
+
+
+async def test_an_event_committed_after_a_later_one_is_sequenced_next(db):
+    """Ids are given at insert, commits land in any order: the sequencer never skips the
+    earlier id that commits late, nor takes an event before its commit."""
+    if db.is_sqlite:
+        return  # SQLite serialises writers: ids are given and committed in one order
+    early = db.session()
+    audit.record(early, audit.Actor.system(), "x.early", "thing", "early", {})
+    await early.run_sync(audit._write_pending)  # id given, not committed
+    try:
+        await _write_events(db, 1)
+        assert await sequence(db) == 1  # the later id only
+    finally:
+        await early.commit()
+        await early.close()
+    assert await sequence(db) == 1
+    leaves = await _leaves(db)
+    async with db.session(write=False) as s:
+        by_id = dict((await s.execute(sa.select(AuditEvent.id, AuditEvent.entity_id))).all())
+    assert [by_id[e] for _i, e, _h in leaves] == ["0", "early"]
+    early_id = next(i for i, entity in by_id.items() if entity == "early")
+    assert early_id < max(by_id)  # the earlier id, sequenced second
+    assert (await verify_log(db, db.settings)).ok
 
 
 async def test_audit_log_api_is_force_scoped_and_role_limited(client, tokens, session):
@@ -106,4 +168,7 @@ async def test_audit_log_api_is_force_scoped_and_role_limited(client, tokens, se
     r = await client.get("/api/v1/audit/verify", headers=tokens.headers("auditor", force=None))
     assert r.status_code == 403
     r = await client.get("/api/v1/audit/verify", headers=admin)
-    assert r.json() == {"ok": True, "events_checked": 2, "first_broken_id": None}
+    body = r.json()
+    assert (body["ok"], body["first_broken_id"], body["problems"]) == (True, None, [])
+    # Both events: in the tree, or committed and waiting for the sequencer.
+    assert body["events_checked"] + body["pending"] == 2

@@ -120,6 +120,13 @@ MATRIX: dict[tuple[str, str], str] = {
     # Audit log: comms_admin, psd, admin.
     ("GET",    f"{V}/audit"):                                   "D  A  A  D  D  A",
     ("GET",    f"{V}/audit/verify"):                            "D  A  A  D  D  A",
+    # Its checkpoints and proofs (hashes only); events of the caller's force; signing: admin.
+    ("GET",    f"{V}/audit/checkpoint"):                        "D  A  A  D  D  A",
+    ("GET",    f"{V}/audit/checkpoints"):                       "D  A  A  D  D  A",
+    ("POST",   f"{V}/audit/checkpoints"):                       "D  D  D  D  D  A",
+    ("GET",    f"{V}/audit/events/{{event_id}}"):               "D  A  A  D  D  A",
+    ("GET",    f"{V}/audit/proof/inclusion"):                   "D  A  A  D  D  A",
+    ("GET",    f"{V}/audit/proof/consistency"):                 "D  A  A  D  D  A",
     # Reports: comms_admin and psd (own force), auditor and admin (all forces).
     ("GET",    f"{V}/reports/summary"):                         "D  A  A  D  A  A",
     ("GET",    f"{V}/reports/compliance"):                      "D  A  A  D  A  A",
@@ -129,6 +136,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST",   f"{V}/lookalikes/check"):                        "D  A  A  D  A  A",
     ("GET",    f"{V}/public/verify"):                           PUBLIC,
     ("GET",    f"{V}/public/accounts"):                         PUBLIC,
+    ("GET",    f"{V}/public/audit-key"):                        PUBLIC,
 }
 # fmt: on
 
@@ -256,6 +264,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", f"{V}/requests/{{request_id}}/checklist/{{item}}"): Call(json={"done": True}),
     ("POST", f"{V}/imports/accounts"): Call(csv=_ACCOUNTS_CSV, query={"force": "{force}"}),
     ("GET", f"{V}/public/verify"): Call(query={"url": "https://x.com/{other_handle}"}),
+    ("GET", f"{V}/audit/proof/inclusion"): Call(query={"event_id": "{event_id}"}),
+    ("GET", f"{V}/audit/proof/consistency"): Call(query={"first": "0"}),
 }
 
 

@@ -115,6 +115,7 @@ async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
         for a in (own, other)
     ]
     return {
+        "event_id": await _audit_event(session, staffs.id),
         "force": FORCE,
         "code": FORCE,
         "today": today.isoformat(),
@@ -138,13 +139,26 @@ async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+async def _audit_event(session: Any, force_id: uuid.UUID) -> int:
+    """An audit event of the force (committed: its id is a path parameter)."""
+    import sqlalchemy as sa
+
+    from app.audit import service as audit
+    from app.models import AuditEvent
+
+    audit.record(session, audit.Actor.system(), "matrix.seeded", "force", force_id,
+                 force_id=force_id)  # fmt: skip
+    await session.commit()
+    return int(await session.scalar(sa.select(sa.func.max(AuditEvent.id))))
+
+
 def dummy_world() -> dict[str, Any]:
     """Values for every placeholder without any data behind them."""
     ids = {k: uuid.uuid4() for k in ("unit_id", "objective_id", "person_id", "editor_id",
                                      "spare_id", "account_id", "hold_id", "activity_id",
                                      "attestation_id", "guideline_id", "signoff_id",
                                      "request_id")}  # fmt: skip
-    return {**ids, "force": FORCE, "code": FORCE, "today": "2026-01-01",
+    return {**ids, "event_id": 987654321, "force": FORCE, "code": FORCE, "today": "2026-01-01",
             "other_handle": "nobody", "item": "content_archived"}  # fmt: skip
 
 
