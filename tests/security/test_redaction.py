@@ -17,6 +17,7 @@ and CSV):
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from dataclasses import dataclass
@@ -115,6 +116,14 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V}/requests/{{request_id}}/checklist/{{item}}"): frozenset(),
     ("GET", f"{V}/audit"): OVERSIGHT,
     ("GET", f"{V}/audit/verify"): frozenset(),
+    # An event of the anonymous account, whole with its leaf, to those who see operators.
+    ("GET", f"{V}/audit/events/{{event_id}}"): OVERSIGHT,
+    ("GET", f"{V}/audit/checkpoint"): frozenset(),
+    ("GET", f"{V}/audit/checkpoints"): frozenset(),
+    ("POST", f"{V}/audit/checkpoints"): frozenset(),
+    ("GET", f"{V}/audit/proof/inclusion"): frozenset(),
+    ("GET", f"{V}/audit/proof/consistency"): frozenset(),
+    ("GET", f"{V}/public/audit-key"): frozenset(),
     ("GET", f"{V}/reports/summary"): frozenset(),
     ("GET", f"{V}/reports/compliance"): OVERSIGHT,
     ("POST", f"{V}/imports/accounts"): frozenset(),
@@ -154,6 +163,7 @@ class World:
     unit_id: str
     objective_id: str
     activity_id: str
+    event_id: str
     built_at: datetime
 
     def secrets(self) -> list[str]:
@@ -273,6 +283,17 @@ async def build_world(client: httpx.AsyncClient, tokens: Any, session: Any) -> W
         200,
     )
     assert staffs is not None
+    # An audit event of the account that names its editor (the editor's addition).
+    events = await _ok(
+        await client.get(
+            f"{API}/audit",
+            params={"entity_type": "account", "entity_id": account_id, "limit": "200"},
+            headers=tokens.headers("admin", force=None),
+        ),
+        200,
+    )
+    naming = [e for e in events["items"] if str(editor.id) in str(e["changes"])]
+    assert naming, "no audit event of the account names its editor"
     return World(
         owner=owner,
         editor=editor,
@@ -285,6 +306,7 @@ async def build_world(client: httpx.AsyncClient, tokens: Any, session: Any) -> W
         unit_id=unit["id"],
         objective_id=objective["id"],
         activity_id=activity,
+        event_id=str(naming[0]["id"]),
         built_at=clock.now(),
     )
 
@@ -319,6 +341,7 @@ def _paths(world: World, path: str) -> list[str]:
         "unit_id": world.unit_id,
         "objective_id": world.objective_id,
         "activity_id": world.activity_id,
+        "event_id": world.event_id,
         "item": "force_admin_access_granted",
     }
     people = [str(world.owner.id), str(world.editor.id)] if "{person_id}" in path else [""]
@@ -348,9 +371,15 @@ def _queries(path: str, world: World) -> list[dict[str, str]]:
 
 def _leaks(response: httpx.Response, secrets: list[str]) -> list[str]:
     """The secrets in a body; a refusal may echo the id the caller sent in its path (it
-    tells nothing), so those do not count in 4xx answers."""
+    tells nothing), so those do not count in 4xx answers. An audit event's Merkle leaf
+    is read decoded: it holds the event's canonical bytes."""
     asked = str(response.request.url) if response.status_code >= 400 else ""
-    return [s for s in secrets if s in response.text and s not in asked]
+    text = response.text
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("leaf"), str):
+            text += base64.b64decode(body["leaf"]).decode("utf-8", "replace")
+    return [s for s in secrets if s in text and s not in asked]
 
 
 async def _answers(
