@@ -32,6 +32,7 @@ from app.me.router import router as me_router
 from app.migrate import head_revision
 from app.objectives.router import router as objectives_router
 from app.openapi import install as install_openapi
+from app.openapi import operation_id
 from app.ops import logs
 from app.ops.middleware import RequestMiddleware
 from app.ops.router import router as ops_router
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)

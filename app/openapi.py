@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.errors import PROBLEM_CONTENT_TYPE
 from app.schemas import Problem, errors
@@ -33,6 +34,13 @@ _HEADERS: dict[str, dict[str, Any]] = {
     "WWW-Authenticate": {"description": "Always `Bearer ...`.", **_HEADER},
     "Retry-After": {"description": "Seconds to wait before retrying.", **_HEADER},
 }
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId, and so the name of its function in generated clients: the
+    name of the route's function (`submit_request`, `list_accounts`), never FastAPI's
+    default that appends the path and method (`submit_request_api_v1_requests_post`)."""
+    return route.name
 
 
 def _op(schema: dict[str, Any], method: str, path: str) -> dict[str, Any]:

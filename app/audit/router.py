@@ -120,7 +120,12 @@ async def list_events(
     return Page[AuditEventRead](items=reads, next_cursor=next_cursor)
 
 
-@router.get("/verify", response_model=VerifyRead, responses=errors(*AUTH_ERRORS))
+@router.get(
+    "/verify",
+    response_model=VerifyRead,
+    responses=errors(*AUTH_ERRORS),
+    operation_id="verify_audit_log",
+)
 async def verify(request: Request, db: ReadDatabase, principal: Auditor) -> VerifyRead:
     """Recompute the Merkle tree from every event in it, check every stored (and logged)
     checkpoint's signature and root, and name the first event or checkpoint that fails;

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(publ
     response_model=Verification,
     response_model_exclude_none=True,
     responses=errors(422, 429),
+    operation_id="verify_public_link",
 )
 async def verify(
     db: ReadDatabase, url: Annotated[str, Query(min_length=1, max_length=2048)]
@@ -29,7 +30,12 @@ async def verify(
     return await service.verify(db, url)
 
 
-@router.get("/accounts", response_model=Page[PublicAccount], responses=errors(404, 422, 429))
+@router.get(
+    "/accounts",
+    response_model=Page[PublicAccount],
+    responses=errors(404, 422, 429),
+    operation_id="list_public_accounts",
+)
 async def directory(
     session: Session,
     force: Annotated[str | None, Query(max_length=40)] = None,

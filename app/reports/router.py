@@ -91,7 +91,12 @@ def _compliance_csv(items: list[ComplianceItem]) -> str:
     return _csv_lines(_compliance_row(item) for item in items)
 
 
-@router.get("/summary", response_model=SummaryRead, responses=_responses(*AUTH_ERRORS, 404))
+@router.get(
+    "/summary",
+    response_model=SummaryRead,
+    responses=_responses(*AUTH_ERRORS, 404),
+    operation_id="summary_report",
+)
 async def summary(
     request: Request, session: Session, principal: Reader, force: ForceQuery = None
 ) -> Any:
@@ -111,6 +116,7 @@ async def summary(
     "/compliance",
     response_model=Page[ComplianceItem],
     responses=_responses(*AUTH_ERRORS, 404),
+    operation_id="compliance_report",
 )
 async def compliance(
     request: Request,

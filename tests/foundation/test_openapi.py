@@ -1,0 +1,56 @@
+"""The OpenAPI document as generated clients see it: function names, groups and types."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+API = "/api/v1"
+METHODS = ("get", "post", "patch", "put", "delete")
+SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+
+
+@pytest.fixture
+async def document(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    return r.json()
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+async def test_operation_ids_are_unique_snake_case_names_without_path_or_method(document):
+    ids = [operation["operationId"] for _, _, operation in _operations(document)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for operation_id in ids:
+        assert SNAKE_CASE.fullmatch(operation_id), operation_id
+        assert "_api_v1_" not in operation_id, operation_id
+        assert not operation_id.endswith(tuple(f"_{m}" for m in METHODS)), operation_id
+
+
+async def test_generated_clients_call_operations_by_what_they_do(document):
+    paths = document["paths"]
+    assert paths[f"{API}/requests"]["post"]["operationId"] == "submit_request"
+    assert paths[f"{API}/requests/{{request_id}}/approve"]["post"]["operationId"] == (
+        "approve_request"
+    )
+    assert paths[f"{API}/accounts"]["get"]["operationId"] == "list_accounts"
+    assert paths[f"{API}/accounts"]["post"]["operationId"] == "create_account"
+
+
+async def test_every_operation_is_filed_under_its_domain(document):
+    for method, path, operation in _operations(document):
+        tags = operation.get("tags", [])
+        assert tags, (method, path)
+        assert all(SNAKE_CASE.fullmatch(tag.replace(" ", "_")) for tag in tags), tags
+    tags = {t for _, _, op in _operations(document) for t in op["tags"]}
+    assert {"accounts", "people", "requests", "audit", "reports", "imports", "public"} <= tags
