@@ -10,6 +10,7 @@ clients and stateful test tools follow.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from app.errors import PROBLEM_CONTENT_TYPE
+from app.models import enums
 from app.schemas import Problem, errors
 
 API = "/api/v1"
@@ -192,6 +194,60 @@ ETAGGED = {
 NO_LOCATION = {("post", "/imports/activity")}
 
 
+def _vocabulary_name(constant: str) -> str:
+    """PLATFORMS → Platform, ACCOUNT_STATUSES → AccountStatus."""
+    singular = constant[:-2] if constant.endswith("USES") else constant.removesuffix("S")
+    return "".join(word.capitalize() for word in singular.split("_"))
+
+
+def vocabularies() -> dict[str, tuple[str, ...]]:
+    """Every closed vocabulary of app.models.enums by its component name; a subset of
+    another (OPEN_REQUEST_STATUSES) is a rule over that vocabulary, not one of its own."""
+    found = {
+        name: values
+        for name, values in vars(enums).items()
+        if name.isupper() and isinstance(values, tuple) and all(isinstance(v, str) for v in values)
+    }
+    return {
+        _vocabulary_name(name): values
+        for name, values in found.items()
+        if not any(set(values) < set(other) for other in found.values())
+    }
+
+
+_ENUM_KEYS = {"enum", "type", "title"}
+
+
+def _name_enums(schema: dict[str, Any]) -> None:
+    """One component per vocabulary, referred to wherever a schema lists its values (inputs
+    and outputs alike), so that generated clients have one type for each, not a copy per
+    operation."""
+    named = vocabularies()
+    by_values = {frozenset(values): name for name, values in named.items()}
+
+    def visit(node: Any) -> Any:
+        if isinstance(node, list):
+            return [visit(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        values = node.get("enum")
+        if node.get("type") == "string" and isinstance(values, list):
+            name = by_values.get(frozenset(values))
+            if name is not None and len(values) == len(named[name]):
+                rest = {k: v for k, v in node.items() if k not in _ENUM_KEYS}
+                return {"$ref": f"#/components/schemas/{name}", **rest}
+        return {key: visit(value) for key, value in node.items()}
+
+    schema["paths"] = visit(schema["paths"])
+    components = schema["components"]["schemas"]
+    for key, value in list(components.items()):
+        components[key] = visit(value)
+    used = json.dumps(schema)
+    for name, values in named.items():
+        if f'"#/components/schemas/{name}"' in used:
+            components[name] = {"title": name, "type": "string", "enum": list(values)}
+
+
 def _link_name(method: str, path: str) -> str:
     words = [w for w in path.replace("{", "").replace("}", "").split("/") if w]
     return method.capitalize() + "".join(w.title().replace("_", "") for w in words)
@@ -277,6 +333,7 @@ def build(app: FastAPI) -> dict[str, Any]:
             if method in METHODS:
                 _finish_operation(path, method, operation)
     _add_links(schema)
+    _name_enums(schema)
     return schema
 
 

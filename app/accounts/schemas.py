@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -38,6 +38,12 @@ class Operator(Output):
     name: str | None = Field(default=None, exclude_if=lambda name: name is None)
 
 
+def _platform_schema(schema: dict[str, Any]) -> None:
+    # The server reads platform names leniently (app.accounts.handles); the document names
+    # the fixed list it takes, so that clients send one of them.
+    schema["anyOf"] = [{"type": "string", "enum": list(PLATFORMS)}, {"type": "null"}]
+
+
 class AccountCreate(Input):
     # The account is named by its link, or by platform and handle (or both, agreeing).
     model_config = ConfigDict(
@@ -48,7 +54,11 @@ class AccountCreate(Input):
         default=None, description="Force code; national callers only (others act in their own)."
     )
     url: LinkText | None = None
-    platform: PlatformText | None = None
+    platform: PlatformText | None = Field(
+        default=None,
+        description="Case-insensitive; `twitter` is read as `x`.",
+        json_schema_extra=_platform_schema,
+    )
     handle: HandleText | None = None
     display_name: ShortText = ""
     classification: Classification
@@ -83,13 +93,13 @@ class EditorAdd(Input):
 class AccountRead(Output):
     id: uuid.UUID
     force: str
-    platform: str
+    platform: Platform
     handle: str
     url: str
     platform_account_id: str | None
     display_name: str
-    classification: str
-    status: str
+    classification: Classification
+    status: Status
     is_anonymous: bool
     unit_id: uuid.UUID | None
     objectives: list[str]
@@ -102,7 +112,7 @@ class AccountRead(Output):
     )
     review_due_on: date | None
     last_post_at: datetime | None
-    flags: list[str]
+    flags: list[Flag]
     legal_hold: bool
     version: int
     created_at: datetime
@@ -157,12 +167,12 @@ class HistoryRead(Output):
 class AccountBrief(Output):
     id: uuid.UUID
     force: str
-    platform: str
+    platform: Platform
     handle: str
     url: str
     display_name: str
-    classification: str
-    status: str
+    classification: Classification
+    status: Status
 
 
 class OperatedAccount(Output):

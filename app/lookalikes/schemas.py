@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.accounts.schemas import LinkText
+from app.accounts.schemas import LinkText, Platform, Status
 from app.public.schemas import PublicAccount, Resemblance
 from app.schemas import Input, Output
 
@@ -18,9 +18,9 @@ class ImitatingAccount(Output):
 
     id: uuid.UUID
     force: str
-    platform: str
+    platform: Platform
     handle: str
-    status: str
+    status: Status
 
 
 class AccountLookalikes(Output):

@@ -4,7 +4,9 @@ import uuid
 from datetime import date
 from typing import Literal
 
+from app.accounts.schemas import Classification, Platform, Status
 from app.guidelines.schemas import OutstandingSignoff
+from app.people.schemas import PersonStatus
 from app.schemas import Output
 
 
@@ -15,17 +17,17 @@ class MyPerson(Output):
     email: str | None
     job_title: str | None
     unit_id: uuid.UUID | None
-    status: str
+    status: PersonStatus
     left_on: date | None
 
 
 class MyAccount(Output):
     id: uuid.UUID
-    platform: str
+    platform: Platform
     handle: str
     display_name: str
-    classification: str
-    status: str
+    classification: Classification
+    status: Status
     role: Literal["owner", "editor"]
 
 

@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from app.accounts.schemas import Classification, Platform
+
 
 class PublicForce(BaseModel):
     code: str
@@ -17,10 +19,10 @@ class Verification(BaseModel):
 
     verified: bool
     force: PublicForce | None = None
-    platform: str | None = None
+    platform: Platform | None = None
     handle: str | None = None
     display_name: str | None = None
-    classification: str | None = None
+    classification: Classification | None = None
     url: str | None = None
     resembles: list[Resemblance] | None = None
 
@@ -31,7 +33,7 @@ class Resemblance(BaseModel):
     `similar` (a small edit distance) or `force_name` (the force's name in the handle)."""
 
     force: PublicForce
-    platform: str
+    platform: Platform
     handle: str
     display_name: str
     url: str
@@ -40,8 +42,8 @@ class Resemblance(BaseModel):
 
 class PublicAccount(BaseModel):
     force: PublicForce
-    platform: str
+    platform: Platform
     handle: str
     url: str
     display_name: str
-    classification: str
+    classification: Classification

@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
+from app.accounts.schemas import Classification, Flag, Platform, Status
 from app.schemas import Output, PersonRef
 
 
@@ -30,12 +31,12 @@ class SummaryRead(Output):
 class ComplianceItem(Output):
     id: uuid.UUID
     force: str
-    platform: str
+    platform: Platform
     handle: str
     url: str
     display_name: str
-    classification: str
-    status: str
+    classification: Classification
+    status: Status
     owner: PersonRef | None = Field(
         description="Null where there is none, or where the caller may not see operators."
     )
@@ -46,5 +47,5 @@ class ComplianceItem(Output):
     )
     review_due_on: date | None
     last_post_at: datetime | None
-    flags: list[str]
+    flags: list[Flag]
     why: dict[str, str] = Field(description="A short reason per raised flag.")

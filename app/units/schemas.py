@@ -33,7 +33,7 @@ class UnitRead(Output):
     id: uuid.UUID
     force: str
     name: str
-    kind: str
+    kind: UnitKind
     parent_id: uuid.UUID | None
     version: int
     created_at: datetime

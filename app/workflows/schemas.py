@@ -133,11 +133,11 @@ class TimelineEntry(BaseModel):
 class RequestSummary(Output):
     id: uuid.UUID
     force: str
-    kind: str
+    kind: RequestKind
     account_id: uuid.UUID
     reason: str
     details: dict[str, Any]
-    status: str
+    status: RequestStatus
     requested_by: str | None = Field(
         description="The requester's sign-in subject; null (as are its name and person id) "
         "where the caller may not see the operators of the account, unless it is the caller."

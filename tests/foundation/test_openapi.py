@@ -54,3 +54,60 @@ async def test_every_operation_is_filed_under_its_domain(document):
         assert all(SNAKE_CASE.fullmatch(tag.replace(" ", "_")) for tag in tags), tags
     tags = {t for _, _, op in _operations(document) for t in op["tags"]}
     assert {"accounts", "people", "requests", "audit", "reports", "imports", "public"} <= tags
+
+
+def _ref(schema: dict[str, Any]) -> str | None:
+    """The component a (possibly nullable) schema refers to."""
+    for option in schema.get("anyOf", [schema]):
+        if "$ref" in option:
+            return option["$ref"].removeprefix("#/components/schemas/")
+    return None
+
+
+def _inline_enums(node: Any, where: str = "") -> list[tuple[str, frozenset[str]]]:
+    if isinstance(node, list):
+        return [e for item in node for e in _inline_enums(item, where)]
+    if not isinstance(node, dict):
+        return []
+    found = [(where, frozenset(node["enum"]))] if "enum" in node else []
+    return found + [e for k, v in node.items() for e in _inline_enums(v, f"{where}/{k}")]
+
+
+async def test_each_vocabulary_is_one_component_shared_by_inputs_and_outputs(document):
+    components = document["components"]["schemas"]
+    vocabularies = {
+        name: frozenset(components[name]["enum"])
+        for name in ("Platform", "Classification", "AccountStatus", "Flag", "RequestKind",
+                     "RequestStatus", "UnitKind", "PersonStatus", "DecommissionReason")
+    }  # fmt: skip
+    assert "tiktok" in vocabularies["Platform"]
+    assert "pending_approval" in vocabularies["AccountStatus"]
+    # No operation or schema carries its own copy of a vocabulary.
+    copies = [
+        (where, name)
+        for where, values in _inline_enums(document)
+        for name, vocabulary in vocabularies.items()
+        if values == vocabulary and where != f"/components/schemas/{name}"
+    ]
+    assert copies == []
+
+    def field(model: str, name: str) -> dict[str, Any]:
+        return components[model]["properties"][name]
+
+    account = {"platform": "Platform", "classification": "Classification",
+               "status": "AccountStatus"}  # fmt: skip
+    for model in ("AccountRead", "AccountCreate", "AccountBrief", "ComplianceItem"):
+        for name, vocabulary in account.items():
+            if name in components[model]["properties"]:
+                assert _ref(field(model, name)) == vocabulary, (model, name)
+    assert _ref(field("AccountRead", "flags")["items"]) == "Flag"
+    assert _ref(field("RequestRead", "kind")) == "RequestKind"
+    assert _ref(field("RequestRead", "status")) == "RequestStatus"
+    assert _ref(field("RequestCreate", "kind")) == "RequestKind"
+    assert _ref(field("UnitRead", "kind")) == "UnitKind"
+    assert _ref(field("UnitCreate", "kind")) == "UnitKind"
+    parameters = {
+        p["name"]: p["schema"] for p in document["paths"][f"{API}/accounts"]["get"]["parameters"]
+    }
+    assert _ref(parameters["platform"]) == "Platform"
+    assert _ref(parameters["status"]) == "AccountStatus"
