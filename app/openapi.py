@@ -305,11 +305,27 @@ def _finish_operation(path: str, method: str, operation: dict[str, Any]) -> None
             headers["Retry-After"] = {**_HEADERS["Retry-After"], "required": True}
         if not headers:
             response.pop("headers")
-    if method == "patch":
-        for parameter in operation.get("parameters", []):
-            if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
-                # Optional in the signature so that its absence is a 428, not a 422.
-                parameter["required"] = True
+    _headers_are_text(operation)
+
+
+def _headers_are_text(operation: dict[str, Any]) -> None:
+    """A header is absent or text, never null; an If-Match whose absence is a 428 is
+    declared required and non-empty (optional in the route's signature only so that its
+    absence is a 428, not a 422)."""
+    needs_if_match = "428" in operation["responses"]
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] != "header":
+            continue
+        schema = parameter["schema"]
+        options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1:
+            schema.update(options[0])
+        elif options:
+            schema["anyOf"] = options
+        if needs_if_match and parameter["name"].lower() == "if-match":
+            parameter["required"] = True
+            schema["minLength"] = max(schema.get("minLength", 0), 1)
+            parameter.setdefault("description", "The ETag of the version you last read.")
 
 
 def build(app: FastAPI) -> dict[str, Any]:

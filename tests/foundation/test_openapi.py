@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories import make_force, make_unit
+
 API = "/api/v1"
 METHODS = ("get", "post", "patch", "put", "delete")
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
@@ -111,3 +113,29 @@ async def test_each_vocabulary_is_one_component_shared_by_inputs_and_outputs(doc
     }
     assert _ref(parameters["platform"]) == "Platform"
     assert _ref(parameters["status"]) == "AccountStatus"
+
+
+async def test_a_required_if_match_is_a_non_empty_string_and_an_empty_one_is_refused(
+    document, client, session, tokens
+):  # type: ignore[no-untyped-def]
+    required = 0
+    for method, path, operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "header":
+                assert "anyOf" not in parameter["schema"], (method, path, parameter["name"])
+            if parameter["name"] == "If-Match" and "428" in operation["responses"]:
+                assert parameter["required"] is True, (method, path)
+                assert parameter["schema"]["type"] == "string"
+                assert parameter["schema"]["minLength"] == 1
+                required += 1
+    assert required >= 5
+    # As the document says: an empty If-Match is no If-Match.
+    force = await make_force(session)
+    unit = await make_unit(session, force)
+    await session.commit()
+    admin = tokens.headers("comms_admin", force=force.code)
+    r = await client.patch(
+        f"{API}/units/{unit.id}", json={"name": "Renamed"}, headers={**admin, "If-Match": ""}
+    )
+    assert r.status_code == 428
+    assert r.headers["content-type"] == "application/problem+json"
