@@ -24,6 +24,7 @@ from app.schemas import Problem, errors
 API = "/api/v1"
 PUBLIC_PREFIX = f"{API}/public/"
 BEARER = "bearerAuth"
+REF = "#/components/schemas/"
 METHODS = ("get", "post", "patch", "put", "delete")
 
 # "v{version}" quoted: the ETag of the version an answer carries (see app.concurrency).
@@ -235,7 +236,7 @@ def _name_enums(schema: dict[str, Any]) -> None:
             name = by_values.get(frozenset(values))
             if name is not None and len(values) == len(named[name]):
                 rest = {k: v for k, v in node.items() if k not in _ENUM_KEYS}
-                return {"$ref": f"#/components/schemas/{name}", **rest}
+                return {"$ref": REF + name, **rest}
         return {key: visit(value) for key, value in node.items()}
 
     schema["paths"] = visit(schema["paths"])
@@ -244,7 +245,7 @@ def _name_enums(schema: dict[str, Any]) -> None:
         components[key] = visit(value)
     used = json.dumps(schema)
     for name, values in named.items():
-        if f'"#/components/schemas/{name}"' in used:
+        if f'"{REF}{name}"' in used:
             components[name] = {"title": name, "type": "string", "enum": list(values)}
 
 
@@ -285,6 +286,10 @@ def _finish_operation(path: str, method: str, operation: dict[str, Any]) -> None
     if "requestBody" in operation:
         _problems(operation, 400, 413)
     _problems(operation, 503)
+    bodies = [
+        r["content"] for st, r in responses.items() if 200 <= int(st) < 300 and r.get("content")
+    ]
+    body = bodies[0] if len(bodies) == 1 else None
     for status, response in responses.items():
         code = int(status)
         content = response.get("content", {})
@@ -294,6 +299,10 @@ def _finish_operation(path: str, method: str, operation: dict[str, Any]) -> None
             content.setdefault(
                 PROBLEM_CONTENT_TYPE, {"schema": {"$ref": "#/components/schemas/Problem"}}
             )
+        if 200 <= code < 300 and code != 204 and not content and body:
+            # Another success of the same route (the sign-off that already existed, the
+            # period replaced): the route sends the same model.
+            response["content"] = body
         headers = response.setdefault("headers", {})
         if code == 200 and (method, path.removeprefix(API)) in ETAGGED:
             headers["ETag"] = {**_HEADERS["ETag"], "required": True}
@@ -333,7 +342,8 @@ def build(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = schema.setdefault("components", {})
-    components.setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+    problem = Problem.model_json_schema(ref_template=REF + "{model}")
+    components.setdefault("schemas", {}).update(problem.pop("$defs", {}), Problem=problem)
     components["securitySchemes"] = {
         BEARER: {
             "type": "http",

@@ -24,6 +24,18 @@ from pydantic import (
 from app.errors import PROBLEM_CONTENT_TYPE
 
 
+class ProblemError(BaseModel):
+    """One thing wrong with the input: where (`loc`, e.g. `["body", "handle"]`; or the
+    `line` and `field` of an imported file) and what (`msg`; `type` names the check that
+    failed, where there is one)."""
+
+    msg: str
+    loc: list[str | int] | None = None
+    type: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
 
@@ -32,7 +44,7 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: str
-    errors: list[dict[str, Any]] | None = None
+    errors: list[ProblemError] | None = None
 
 
 _DATES = (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import make_force, make_unit
+from tests.factories import make_account, make_force, make_unit
 
 API = "/api/v1"
 METHODS = ("get", "post", "patch", "put", "delete")
@@ -139,3 +139,59 @@ async def test_a_required_if_match_is_a_non_empty_string_and_an_empty_one_is_ref
     )
     assert r.status_code == 428
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def _schema_of(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    ref = response["content"]["application/json"]["schema"]["$ref"]
+    return document["components"]["schemas"][ref.removeprefix("#/components/schemas/")]
+
+
+async def test_every_answer_with_a_body_declares_its_schema(document):
+    for method, path, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            if status != "204" and int(status) < 400:
+                assert response.get("content"), (method, path, status)
+                for media in response["content"].values():
+                    assert media.get("schema"), (method, path, status)
+
+
+async def test_a_replaced_period_answers_the_schema_the_document_declares(
+    document, client, session, tokens
+):  # type: ignore[no-untyped-def]
+    force = await make_force(session)
+    account = await make_account(session, force)
+    await session.commit()
+    url = f"{API}/accounts/{account.id}/activity"
+    figures = {"period_start": "2026-05-01", "period_end": "2026-05-31", "original_posts": 2,
+               "reposts": 0, "replies": 1, "followers": 10}  # fmt: skip
+    collector = tokens.headers("collector", force=force.code)
+    assert (await client.post(url, json=figures, headers=collector)).status_code == 201
+    r = await client.post(url, json={**figures, "followers": 11}, headers=collector)
+    assert r.status_code == 200
+    declared = document["paths"][f"{API}/accounts/{{account_id}}/activity"]["post"]
+    schema = _schema_of(document, declared["responses"]["200"])
+    assert set(schema["required"]) <= r.json().keys()
+    assert r.json()["followers"] == 11
+
+
+async def test_problem_errors_are_typed_and_answers_hold_to_it(document, client, session, tokens):  # type: ignore[no-untyped-def]
+    components = document["components"]["schemas"]
+    errors = components["Problem"]["properties"]["errors"]
+    assert _ref(errors["anyOf"][0]["items"]) == "ProblemError"
+    item = components["ProblemError"]
+    assert item["required"] == ["msg"]
+    assert {"loc", "msg", "type", "line", "field"} == item["properties"].keys()
+    force = await make_force(session)
+    account = await make_account(session, force)
+    await session.commit()
+    r = await client.post(
+        f"{API}/accounts/{account.id}/activity",
+        json={"period_start": "soon", "followers": -1},
+        headers=tokens.headers("collector", force=force.code),
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"]
+    for error in r.json()["errors"]:
+        assert error.keys() <= item["properties"].keys()
+        assert isinstance(error["msg"], str)
+        assert all(isinstance(part, str | int) for part in error["loc"])
