@@ -133,6 +133,19 @@ def demo(
 
 
 @app.command()
+def openapi() -> None:
+    """Print the OpenAPI document, keys sorted: `registry openapi > openapi.json`."""
+    import secrets
+
+    from app.main import create_app
+    from app.openapi import render
+
+    # The document does not depend on the secret; the app only refuses to start without one.
+    settings = _settings().model_copy(update={"jwt_secret": secrets.token_urlsafe(48)})
+    typer.echo(render(create_app(settings).openapi()), nl=False)
+
+
+@app.command()
 def token(
     sub: Annotated[str, typer.Option(help="Subject (the caller's identity).")],
     role: Annotated[list[str], typer.Option(help="Role; repeat for several.")],

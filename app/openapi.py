@@ -363,6 +363,12 @@ def build(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+def render(document: dict[str, Any]) -> str:
+    """The document as checked in (openapi.json): keys sorted, so that it reads the same
+    on every run and a change shows as a small diff."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def install(app: FastAPI) -> None:
     """Replace FastAPI's generator with `build` (cached, like FastAPI's own)."""
 
