@@ -294,11 +294,9 @@ def _finish_operation(path: str, method: str, operation: dict[str, Any]) -> None
         code = int(status)
         content = response.get("content", {})
         if code >= 400:
-            # Every error is a problem document, never plain JSON.
-            content.pop("application/json", None)
-            content.setdefault(
-                PROBLEM_CONTENT_TYPE, {"schema": {"$ref": "#/components/schemas/Problem"}}
-            )
+            # Every error is a problem document, never plain JSON (nor the route's own
+            # media type, which FastAPI would also list).
+            response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF + "Problem"}}}
         if 200 <= code < 300 and code != 204 and not content and body:
             # Another success of the same route (the sign-off that already existed, the
             # period replaced): the route sends the same model.
