@@ -248,7 +248,7 @@ async def inclusion_proof(
 
 
 @router.get(
-    "/proof/consistency", response_model=ConsistencyProofRead, responses=errors(*AUTH_ERRORS)
+    "/proof/consistency", response_model=ConsistencyProofRead, responses=errors(*AUTH_ERRORS, 404)
 )
 async def consistency_proof(
     db: ReadDatabase,

@@ -374,11 +374,20 @@ async def inclusion_proof(
     return {"leaf_index": index, "tree_size": size, "hashes": hashes}
 
 
+class TreeSizeNotFound(NotFound):
+    """A tree the log has not reached, or one that does not hold the event: no such proof
+    exists (404, like an id that does not exist; the document cannot know the log's size)."""
+
+    code = "tree-size-not-found"
+
+
 def _check_size(event_id: int, index: int, size: int, current: int) -> None:
     if size <= index:
-        raise _bad("tree_size", f"event {event_id} is leaf {index}: tree_size must exceed it")
+        raise TreeSizeNotFound(
+            f"Event {event_id} is leaf {index}: a tree of {size} events does not hold it."
+        )
     if size > current:
-        raise _bad("tree_size", f"the log holds {current} events; tree_size cannot exceed it")
+        raise TreeSizeNotFound(f"The log holds {current} events; there is no tree of {size}.")
 
 
 def _encode(ranges: list[tuple[int, int]], nodes: dict[tuple[int, int], bytes]) -> list[str]:
@@ -396,7 +405,7 @@ async def consistency_proof(db: Database, first: int, second: int | None) -> dic
         async with db.session(write=False) as session:
             current = await tree_size(session)
     if second > current:
-        raise _bad("second", f"the log holds {current} events; second cannot exceed it")
+        raise TreeSizeNotFound(f"The log holds {current} events; there is no tree of {second}.")
     if first > second:
         raise _bad("first", "first must not exceed second")
     async with db.session(write=False) as session:

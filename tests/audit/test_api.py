@@ -123,14 +123,14 @@ async def test_bad_parameters_are_problems_never_500(db, signed_client, tokens):
     ids = await write_events(db, 3)
     await client.post(f"{V}/checkpoints", headers=admin)
     cases = [
-        (f"{V}/proof/inclusion?event_id={ids[2]}&tree_size=2", 422),  # leaf 2 not in size 2
-        (f"{V}/proof/inclusion?event_id={ids[0]}&tree_size=4", 422),  # beyond the log
+        (f"{V}/proof/inclusion?event_id={ids[2]}&tree_size=2", 404),  # leaf 2 not in size 2
+        (f"{V}/proof/inclusion?event_id={ids[0]}&tree_size=4", 404),  # beyond the log
         (f"{V}/proof/inclusion?event_id=999999", 404),
         (f"{V}/proof/inclusion?event_id=abc", 422),
         (f"{V}/proof/inclusion?event_id=1&tree_size=-1", 422),
         (f"{V}/proof/inclusion", 422),
         (f"{V}/proof/consistency?first=3&second=2", 422),
-        (f"{V}/proof/consistency?first=1&second=99", 422),
+        (f"{V}/proof/consistency?first=1&second=99", 404),  # beyond the log
         (f"{V}/proof/consistency?first=99999999999999999999", 422),
         (f"{V}/events/0", 422),
         (f"{V}/events/999999", 404),

@@ -382,7 +382,8 @@ async def test_public_routes_answer_429_with_retry_after_over_the_limit(settings
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             params = {"url": "https://x.com/abc"}
             answers = [(await c.get(path, params=params)).status_code for _ in range(2)]
-            assert answers == [200, 200], (path, answers)
+            # Answered within the limit (the audit key is a 404 where none is set up).
+            assert answers in ([200, 200], [404, 404]), (path, answers)
             r = await c.get(path, params=params)
             assert r.status_code == 429, (path, r.status_code)
             assert r.headers["content-type"].startswith(PROBLEM)
