@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -55,6 +56,20 @@ def decode_cursor(cursor: str | None, arity: int) -> list[str | None] | None:
             errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
         )
     return values
+
+
+def cursor_id(cursor: str | None) -> int | None:
+    """The integer id a one-value cursor carries (None without a cursor). ASCII digits that
+    fit a BIGINT column: str.isdigit() also passes "²", which int() refuses."""
+    values = decode_cursor(cursor, 1)
+    if values is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,18}", values[0] or ""):
+        raise ValidationFailed(
+            "The cursor is not one this service issued.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        )
+    return int(values[0] or 0)
 
 
 def cursor_instant(text: str | None) -> datetime:

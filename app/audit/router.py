@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import base64
-import re
 import uuid
 from typing import Annotated
 
@@ -22,9 +21,9 @@ from app.audit.verifier import Checkpoint, leaf_hash
 from app.auth import redaction
 from app.auth.deps import ReadDatabase, Session, require_roles
 from app.auth.principal import Principal
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound
 from app.models import AuditCheckpoint, AuditEvent
-from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from app.pagination import Cursor, Limit, Page, cursor_id, page_of
 from app.public.ratelimit import public_rate_limit
 from app.schemas import AUTH_ERRORS, Instant, errors
 
@@ -86,17 +85,7 @@ async def list_events(
     cursor: Cursor = None,
 ) -> Page[AuditEventRead]:
     """A page of audit events, oldest first (force-scoped callers see their force's)."""
-    after = decode_cursor(cursor, 1)
-    after_id = None
-    if after:
-        # An event id: ASCII digits that fit the BIGINT column (str.isdigit() also
-        # passes "²", which int() refuses).
-        if not re.fullmatch(r"[0-9]{1,18}", after[0] or ""):
-            raise ValidationFailed(
-                "The cursor is not one this service issued.",
-                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-            )
-        after_id = int(after[0] or 0)
+    after_id = cursor_id(cursor)
     rows = await repository.page(
         session,
         principal,
@@ -175,15 +164,7 @@ async def list_checkpoints(
     session: Session, principal: Auditor, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CheckpointRead]:
     """Every signed checkpoint, oldest first."""
-    after = decode_cursor(cursor, 1)
-    after_id = None
-    if after:
-        if not re.fullmatch(r"[0-9]{1,18}", after[0] or ""):
-            raise ValidationFailed(
-                "The cursor is not one this service issued.",
-                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-            )
-        after_id = int(after[0] or 0)
+    after_id = cursor_id(cursor)
     rows = await repository.checkpoints_page(session, after_id, limit)
     items, next_cursor = page_of(rows, limit, lambda c: [c.id])
     return Page[CheckpointRead](items=[_checkpoint_read(c) for c in items], next_cursor=next_cursor)

@@ -122,18 +122,23 @@ def test_a_hung_database_is_answered_within_the_timeouts(
         time.sleep(0.5)
 
 
-def test_a_read_only_database_is_not_ready_and_refuses_writes_with_503(
-    served: tuple[Cluster, Server],
-) -> None:
-    cluster, server = served
-    db = cluster.url.rsplit("/", 1)[0] + "/registry"
-    _psql(cluster.url, "ALTER DATABASE registry SET default_transaction_read_only = on")
-    # Connections made from now on are read-only: end the pooled ones.
+def _read_only(cluster: Cluster, on: bool) -> None:
+    setting = "on" if on else "off"
+    _psql(cluster.url, f"ALTER DATABASE registry SET default_transaction_read_only = {setting}")
+    # The setting holds for connections made from now on: end the pooled ones.
     _psql(
         cluster.url,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE datname = 'registry' AND pid <> pg_backend_pid()",
     )
+
+
+def test_a_read_only_database_is_not_ready_and_refuses_writes_with_503(
+    served: tuple[Cluster, Server],
+) -> None:
+    cluster, server = served
+    db = cluster.url.rsplit("/", 1)[0] + "/registry"
+    _read_only(cluster, True)
     deadline = time.monotonic() + 20
     while _ready_within(server.base, 2)[0] != 503:
         assert time.monotonic() < deadline, "/readyz kept saying ready"
@@ -145,12 +150,7 @@ def test_a_read_only_database_is_not_ready_and_refuses_writes_with_503(
     _assert_unavailable(response)
     assert _psql(db, "SELECT count(*) FROM forces WHERE code = 'refused'") == "0"
 
-    _psql(cluster.url, "ALTER DATABASE registry SET default_transaction_read_only = off")
-    _psql(
-        cluster.url,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = 'registry' AND pid <> pg_backend_pid()",
-    )
+    _read_only(cluster, False)
     deadline = time.monotonic() + 30
     while _create_force(server.base, "writable").status_code != 201:
         assert time.monotonic() < deadline, "the service did not recover"
