@@ -75,7 +75,7 @@ from app.audit.verifier import (
 )
 from app.config import Settings
 from app.context import request_id_var
-from app.errors import AppError, NotFound, ValidationFailed
+from app.errors import AppError, NotFound
 from app.models import AuditEvent
 from app.replica import primary_reads_var
 
@@ -327,10 +327,6 @@ async def _default_size(db: Database) -> int:
         return await tree_size(session)
 
 
-def _bad(param: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors=[{"loc": ["query", param], "msg": message}])
-
-
 async def event_with_leaf(
     db: Database, principal: Principal, event_id: int
 ) -> tuple[AuditEvent, int | None, bytes]:
@@ -407,7 +403,10 @@ async def consistency_proof(db: Database, first: int, second: int | None) -> dic
     if second > current:
         raise TreeSizeNotFound(f"The log holds {current} events; there is no tree of {second}.")
     if first > second:
-        raise _bad("first", "first must not exceed second")
+        # A larger tree is never a prefix of a smaller one: no such proof exists.
+        raise TreeSizeNotFound(
+            f"No tree of {second} events extends one of {first}: first must not exceed second."
+        )
     async with db.session(write=False) as session:
         hashes = await _hashes_for(session, consistency_ranges(first, second))
     return {"first": first, "second": second, "hashes": hashes}

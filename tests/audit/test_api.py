@@ -129,7 +129,7 @@ async def test_bad_parameters_are_problems_never_500(db, signed_client, tokens):
         (f"{V}/proof/inclusion?event_id=abc", 422),
         (f"{V}/proof/inclusion?event_id=1&tree_size=-1", 422),
         (f"{V}/proof/inclusion", 422),
-        (f"{V}/proof/consistency?first=3&second=2", 422),
+        (f"{V}/proof/consistency?first=3&second=2", 404),  # no tree of 2 extends one of 3
         (f"{V}/proof/consistency?first=1&second=99", 404),  # beyond the log
         (f"{V}/proof/consistency?first=99999999999999999999", 422),
         (f"{V}/events/0", 422),
