@@ -250,7 +250,13 @@ class RedisLimiter:
     """In Redis: the limit of every process and host on that Redis and prefix."""
 
     def __init__(
-        self, url: str, prefix: str, limit: int, window: float = 60.0, name: str = "public"
+        self,
+        url: str,
+        prefix: str,
+        limit: int,
+        window: float = 60.0,
+        name: str = "public",
+        timeout: float = REDIS_TIMEOUT,
     ) -> None:
         import redis.asyncio as redis
 
@@ -261,8 +267,8 @@ class RedisLimiter:
         self._lifetime_ms = int(window * 2000) + 5000
         self._client: Any = redis.Redis.from_url(
             url,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             health_check_interval=30,
         )
         self._script = self._client.register_script(_LUA)
