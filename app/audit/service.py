@@ -279,8 +279,13 @@ class Sequencer:
                 await checkpoint_if_due(self.db, self.settings)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # keep sequencing on the next wake; the log says why
-                log.exception("audit sequencer run failed")
+            except Exception as exc:  # keep sequencing on the next wake; the log says why
+                from app.db import unavailable
+
+                if unavailable(exc):  # one line, as for requests, while the database is away
+                    log.warning("audit sequencer: database unavailable (%s)", type(exc).__name__)
+                else:
+                    log.exception("audit sequencer run failed")
 
 
 _SEQUENCERS: dict[int, Sequencer] = {}
