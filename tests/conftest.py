@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -208,3 +209,12 @@ def live_server(settings: Settings, db: Database) -> Iterator[str]:
     """The app served by a real uvicorn process on the test database (for real races)."""
     with serve(settings) as base:
         yield base
+
+
+@pytest.fixture
+async def document(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The OpenAPI document the app serves."""
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    found: dict[str, Any] = r.json()
+    return found

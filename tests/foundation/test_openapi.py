@@ -5,29 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from tests.factories import make_account, make_force, make_unit
+from tests.openapi_support import API, METHODS
+from tests.openapi_support import operations as _operations
 
-API = "/api/v1"
-METHODS = ("get", "post", "patch", "put", "delete")
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
-
-
-@pytest.fixture
-async def document(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    r = await client.get("/openapi.json")
-    assert r.status_code == 200
-    return r.json()
-
-
-def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (method, path, operation)
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if method in METHODS
-    ]
 
 
 async def test_operation_ids_are_unique_snake_case_names_without_path_or_method(document):

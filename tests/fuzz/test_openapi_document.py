@@ -3,30 +3,9 @@ hold the service to it)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from app.openapi import LINKS, PUBLIC_PREFIX
-
-API = "/api/v1"
-METHODS = ("get", "post", "patch", "put", "delete")
-
-
-@pytest.fixture
-async def document(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    r = await client.get("/openapi.json")
-    assert r.status_code == 200
-    return r.json()
-
-
-def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (method, path, operation)
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if method in METHODS
-    ]
+from tests.openapi_support import API
+from tests.openapi_support import operations as _operations
 
 
 async def test_every_error_is_a_problem_document_and_never_plain_json(document):
