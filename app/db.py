@@ -344,7 +344,15 @@ class Database:
             max_size=self.settings.db_pool_size,
             timeout=self.settings.db_connect_timeout,
             command_timeout=_command_timeout(self.settings),
-            server_settings=_server_settings(self.settings, "registry-reads"),
+            server_settings={
+                **_server_settings(self.settings, "registry-reads"),
+                # The direct path runs a few statements, each prepared once per connection
+                # and executed thousands of times with other values. Left to choose,
+                # PostgreSQL re-plans the account page at every execution (its generic
+                # plan's estimate never beats the custom ones), and planning that
+                # statement costs more than running it; the generic plan is the same plan.
+                "plan_cache_mode": "force_generic_plan",
+            },
             # Nothing here changes session state (no SET, LISTEN, advisory lock or
             # cursor), so a returned connection needs no RESET round trip.
             reset=_keep_session_state,

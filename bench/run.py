@@ -55,9 +55,13 @@ ENDPOINTS = [
     ("lookup", "GET /lookup?platform=&handle=", None),
     ("list", "GET /accounts?limit=50", None),
     ("list_dormant", "GET /accounts?limit=50&flag=dormant", None),
+    ("list_guidelines", "GET /accounts?limit=50&flag=guidelines_outstanding", None),
     ("public_verify", "GET /public/verify?url=", None),
     ("summary", "GET /reports/summary (national, c=1)", 1),
+    ("summary_c4", "GET /reports/summary (national, c=4)", 4),
 ]
+# Measured on a second server with four worker processes (how it grows on one host).
+FOUR_WORKERS = [("account", "GET /accounts/{id}, 4 workers", None)]
 
 
 def log(message: str) -> None:
@@ -67,26 +71,58 @@ def log(message: str) -> None:
 # --- databases ------------------------------------------------------------------------
 
 
-def database_url(args: argparse.Namespace) -> str:
+def _seed_mark(size: int, forces: int, months: int) -> str:
+    return f"registry bench seed: {size} accounts, {forces} forces, {months} months"
+
+
+def database_url(args: argparse.Namespace, size: int, mark: str) -> tuple[str, bool]:
+    """The benchmark's database for `size` and whether it still needs seeding. With
+    `--keep` (PostgreSQL), `registry_bench_<size>` is kept between runs, and reused when
+    its comment says it was seeded the same way; otherwise `registry_bench`, made afresh."""
     if args.db == "sqlite":
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"{DB_NAME}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
+        return f"sqlite:///{path}", True
     admin = Settings(database_url=args.db).async_database_url
+    name = f"{DB_NAME}_{size}" if args.keep else DB_NAME
 
-    async def recreate() -> None:
+    async def prepare() -> bool:
         from sqlalchemy.ext.asyncio import create_async_engine
 
         engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-            await conn.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
-        await engine.dispose()
+        try:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    sa.text(
+                        "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                        "WHERE datname = :name"
+                    ),
+                    {"name": name},
+                )
+                if args.keep and found == mark:
+                    return False
+                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                return True
+        finally:
+            await engine.dispose()
 
-    asyncio.run(recreate())
-    return args.db.rsplit("/", 1)[0] + "/" + DB_NAME
+    fresh = asyncio.run(prepare())
+    return args.db.rsplit("/", 1)[0] + "/" + name, fresh
+
+
+async def _mark_seeded(url: str, mark: str) -> None:
+    db = Database(settings_for(url))
+    try:
+        async with db.engine.connect() as conn:
+            name = url.rsplit("/", 1)[1]
+            quoted = mark.replace("'", "''")
+            await conn.execute(sa.text(f"COMMENT ON DATABASE \"{name}\" IS '{quoted}'"))
+            await conn.commit()
+    finally:
+        await db.dispose()
 
 
 def settings_for(url: str) -> Settings:
@@ -177,12 +213,14 @@ async def _targets(url: str, approvals: int) -> dict[str, Any]:
 class Server:
     """A uvicorn process serving `target` with one worker; stopped by its own pid."""
 
-    def __init__(self, target: str, env: dict[str, str], factory: bool, port: int) -> None:
+    def __init__(
+        self, target: str, env: dict[str, str], factory: bool, port: int, workers: int = 1
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         command = [
             sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+            "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
             "--log-level", "warning",
         ]  # fmt: skip
         if factory:
@@ -336,6 +374,10 @@ def read_entries(t: dict[str, Any], tok: Tokens) -> dict[str, list[Entry]]:
         "list_dormant": [
             ("GET", "/api/v1/accounts?limit=50&flag=dormant", comms(c), None) for c in t["forces"]
         ],
+        "list_guidelines": [
+            ("GET", "/api/v1/accounts?limit=50&flag=guidelines_outstanding", comms(c), None)
+            for c in t["forces"]
+        ],
         "public_verify": [
             ("GET", f"/api/v1/public/verify?url={quote(u, safe='')}", None, None)
             for *_, u in sample
@@ -411,35 +453,60 @@ def time_import(base: str, t: dict[str, Any], rows: int, tok: Tokens) -> dict[st
 
 
 def run_size(args: argparse.Namespace, size: int, tok: Tokens) -> dict[str, Any]:
-    url = database_url(args)
-    upgrade(Settings(database_url=url).async_database_url)
     # At least 500 accounts a force, so that a force's list page is a full 50 rows (and a
     # `flag=dormant` page too) at every size: the sizes then compare like with like.
     forces = max(1, min(args.forces, 100, size // 500))
-    log(f"seeding {size:,} accounts in {forces} forces ({args.months} months of history)")
-    seeded = asyncio.run(_seed(url, size, forces, args.months))
+    mark = _seed_mark(size, forces, args.months)
+    url, fresh = database_url(args, size, mark)
+    upgrade(Settings(database_url=url).async_database_url)
+    if fresh:
+        log(f"seeding {size:,} accounts in {forces} forces ({args.months} months of history)")
+        seeded = asyncio.run(_seed(url, size, forces, args.months))
+        if args.keep:
+            asyncio.run(_mark_seeded(url, mark))
+    else:
+        log(f"reusing {url.rsplit('/', 1)[1]} ({mark})")
+        seeded = {"reused": mark}
+    if args.seed_only:
+        return {"size": size, "forces": forces, "seed": seeded, "endpoints": {}}
     t = asyncio.run(_targets(url, args.approvals))
     env = {"REGISTRY_DATABASE_URL": url, "REGISTRY_JWT_SECRET": SECRET,
            "REGISTRY_LOG_LEVEL": "WARNING", "REGISTRY_PUBLIC_RATE_LIMIT": "1000000000"}  # fmt: skip
     server = Server("app.main:create_app", env, factory=True, port=free_port())
     out: dict[str, Any] = {"size": size, "forces": forces, "seed": seeded, "endpoints": {}}
     entries = read_entries(t, tok)
+    only = {k for k in args.only.split(",") if k}
     try:
         server.wait_ready("/healthz")
         for key, label, conc in ENDPOINTS:
+            if only and key not in only:
+                continue
             log(f"  {label}")
-            # One client: enough samples (at least 30 s) for its p95 to mean something.
-            seconds = max(args.duration, 30.0) if conc == 1 else args.duration
-            result = measure(server.url, entries[key], conc or args.concurrency, seconds)
+            # Few clients: enough samples (at least 30 s) for a p95 to mean something.
+            seconds = max(args.duration, 30.0) if conc and conc <= 4 else args.duration
+            load_of = entries[key.split("_c")[0]]  # summary_c4: the summary's entries
+            result = measure(server.url, load_of, conc or args.concurrency, seconds)
             out["endpoints"][key] = {"label": label, **result}
-        log("  request approvals")
-        out["approve"] = time_approvals(server.url, t["free"], tok)
-        log(f"  import of {args.import_rows:,} rows")
-        out["import"] = time_import(server.url, t, args.import_rows, tok)
+        if not only or "approve" in only:
+            log("  request approvals")
+            out["approve"] = time_approvals(server.url, t["free"], tok)
+        if not only or "import" in only:
+            log(f"  import of {args.import_rows:,} rows")
+            out["import"] = time_import(server.url, t, args.import_rows, tok)
         out["peak_rss_mb"] = server.peak_rss_mb()
     finally:
         server.stop()
-    if args.db != "sqlite":
+    if args.db != "sqlite" and (not only or "account_4w" in only):
+        server = Server("app.main:create_app", env, factory=True, port=free_port(), workers=4)
+        try:
+            server.wait_ready("/healthz")
+            for key, label, _ in FOUR_WORKERS:
+                log(f"  {label}")
+                result = measure(server.url, entries[key], args.concurrency, args.duration)
+                out["endpoints"][f"{key}_4w"] = {"label": label, **result}
+        finally:
+            server.stop()
+    if args.db != "sqlite" and (not only or "baseline" in only):
         out["baseline"] = run_baseline(url, entries["account"], args)
     return out
 
@@ -506,20 +573,39 @@ def print_targets(results: list[dict[str, Any]]) -> list[str]:
                 slower <= 1.5,
                 f"{a['label']}: {slower:.2f}x the {small['size']:,} figure (within 1.5x)",
             )
+    # The speed targets hold at 100,000 accounts (larger sizes say how it grows).
+    large = next((r for r in results if r["size"] == 100_000), large)
+    lines.append(f"-- at {large['size']:,} accounts")
     acc = large["endpoints"].get("account", {})
     judge(
-        None if acc.get("p99") is None else acc["p99"] < 25,
-        f"GET /accounts/{{id}} p99 {_fmt(acc.get('p99'))} ms (< 25 ms at c=16)",
+        None if acc.get("p99") is None else acc["p99"] < 20,
+        f"GET /accounts/{{id}} p99 {_fmt(acc.get('p99'))} ms (< 20 ms at c=16)",
     )
     ratio = large.get("api_vs_baseline")
     judge(
-        None if ratio is None else ratio >= 0.4,
-        f"GET /accounts/{{id}} at {_fmt(ratio and ratio * 100, 0)} % of baseline (>= 40 %)",
+        None if ratio is None else ratio >= 0.6,
+        f"GET /accounts/{{id}} at {_fmt(ratio and ratio * 100, 0)} % of baseline (>= 60 %)",
     )
-    summ = large["endpoints"].get("summary", {})
+    for key in ("list", "list_dormant", "list_guidelines"):
+        page = large["endpoints"].get(key, {})
+        share = page.get("rps") / acc["rps"] if page.get("rps") and acc.get("rps") else None
+        judge(
+            None if share is None else share >= 0.35,
+            f"{page.get('label', key)} at {_fmt(share and share * 100, 0)} % of the keyed "
+            "read's req/s (>= 35 %)",
+        )
+    for key, limit in (("summary", 250), ("summary_c4", 600)):
+        summ = large["endpoints"].get(key, {})
+        judge(
+            None if summ.get("p95") is None else summ["p95"] < limit,
+            f"{summ.get('label', key)} p95 {_fmt(summ.get('p95'))} ms (< {limit} ms)",
+        )
+    approve, base = large.get("approve", {}), large.get("baseline", {})
+    share = approve.get("rps") / base["rps"] if approve.get("rps") and base.get("rps") else None
     judge(
-        None if summ.get("p95") is None else summ["p95"] < 500,
-        f"summary p95 {_fmt(summ.get('p95'))} ms (< 500 ms)",
+        None if share is None else share >= 0.12,
+        f"approvals at c=16 at {_fmt(share and share * 100, 1)} % of the baseline's req/s "
+        "(>= 12 %)",
     )
     imp = large.get("import", {})
     judge(
@@ -549,6 +635,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--approvals", type=int, default=1500)
     parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="PostgreSQL: keep each size's database (registry_bench_<size>) and reuse it "
+        "in later runs when it was seeded the same way",
+    )
+    parser.add_argument("--seed-only", action="store_true", help="seed (with --keep) and stop")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated endpoint keys to measure (default: all, with approvals, the "
+        "import and the baseline)",
+    )
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if not shutil.which("wrk"):
