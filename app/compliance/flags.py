@@ -240,11 +240,19 @@ def _guidelines_outstanding(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
 def _no_strategy_link(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     link = AccountObjective.__table__.alias()
     objective = Objective.__table__.alias()
+    # The objective's `active` by a key lookup per link: as a join, PostgreSQL hashes the
+    # account's links and scans every objective, for every account of a page.
+    active = (
+        sa.select(objective.c.active)
+        .where(objective.c.id == link.c.objective_id)
+        .correlate(link)
+        .scalar_subquery()
+    )
     # `(SELECT ... LIMIT 1) IS NULL` rather than NOT EXISTS, for the reason in _orphaned.
     some_active = (
         sa.select(sa.literal(1))
-        .select_from(link.join(objective, objective.c.id == link.c.objective_id))
-        .where(link.c.account_id == a.c.id, objective.c.active.is_(True))
+        .select_from(link)
+        .where(link.c.account_id == a.c.id, active.is_(True))
         .limit(1)
         .correlate(a)
         .scalar_subquery()
