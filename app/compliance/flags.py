@@ -47,7 +47,6 @@ from app.compliance.sqltime import days_before, instant
 from app.guidelines.rules import (
     GUIDELINES,
     SIGNOFFS,
-    has_accepted_signoff,
     in_scope_of,
     is_current,
     satisfying_versions,
@@ -192,29 +191,34 @@ def _orphaned(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     )
 
 
-def _lacks_overdue_signoff(a: Any, person_id: Any, t: FlagTime) -> sa.ColumnElement[bool]:
-    g = GUIDELINES.alias()
-    grace_cutoff = _force_setting_cutoff(a, "signoff_grace_days", t)
-    return (
+def _lacks_overdue_signoff(
+    a: Any, person_id: Any, due: Any, satisfies: Any
+) -> sa.ColumnElement[bool]:
+    """A guideline due in the account's force (`due`, see _due_guidelines) that no sign-off
+    of the person satisfies (`satisfies`: rules.satisfying_versions). Both are CTEs of a
+    few rows, computed once per statement: each account then costs a scan of its force's
+    due guidelines and a key lookup of the person's sign-off per satisfying version,
+    instead of judging every guideline version's currency and scope again per row."""
+    s = SIGNOFFS.alias()
+    signed = (
         sa.exists()
-        .where(
-            in_scope_of(g, a.c.force_id),
-            is_current(g, t.now),
-            g.c.effective_from < grace_cutoff,
-            ~has_accepted_signoff(person_id, g),
-        )
-        .correlate_except(g)
+        .select_from(satisfies.join(s, s.c.guideline_id == satisfies.c.signed_id))
+        .where(satisfies.c.guideline_id == due.c.guideline_id, s.c.person_id == person_id)
+        .correlate_except(satisfies, s)
     )
+    return sa.exists().where(due.c.force_id == a.c.force_id, ~signed).correlate_except(due)
 
 
 def _guidelines_outstanding(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
+    due = _due_guidelines(t)
+    satisfies = satisfying_versions().cte().prefix_with("MATERIALIZED", dialect="sqlite")
     people = PersonModel.__table__.alias()
     owner_lacks = (
         sa.select(sa.literal(1))
         .where(
             people.c.id == a.c.owner_id,
             people.c.status == "active",
-            _lacks_overdue_signoff(a, people.c.id, t),
+            _lacks_overdue_signoff(a, people.c.id, due, satisfies),
         )
         .correlate(a)
         .exists()
@@ -229,7 +233,7 @@ def _guidelines_outstanding(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
             cust.c.role == "editor",
             cust.c.valid_to.is_(None),
             editor.c.status == "active",
-            _lacks_overdue_signoff(a, editor.c.id, t),
+            _lacks_overdue_signoff(a, editor.c.id, due, satisfies),
         )
         .correlate(a)
         .exists()
