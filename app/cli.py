@@ -66,9 +66,40 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes (default REGISTRY_WORKERS, 1).")
     ] = None,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker", help="Also run the outbox worker in each process.")
+    ] = False,
 ) -> None:
     """Serve the API (production entry point; run `registry db upgrade` first)."""
+    if with_worker:
+        os.environ["REGISTRY_RUN_WORKER"] = "true"
     _serve(host, port, workers)
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due, run due jobs, then exit.")
+    ] = False,
+) -> None:
+    """Deliver outbox events to webhooks and run the scheduled jobs (SIGTERM stops it)."""
+    from app.db import Database
+    from app.ops import logs
+    from app.worker.runner import run_worker
+
+    settings = _settings()
+    if not settings.database_named:
+        _fail("Refusing to start: REGISTRY_DATABASE_URL is not set.")
+    logs.configure(settings.log_level, settings.log_format)
+
+    async def _run() -> None:
+        db = Database(settings)
+        try:
+            await run_worker(db, once)
+        finally:
+            await db.dispose()
+
+    asyncio.run(_run())
 
 
 @app.command()
