@@ -49,10 +49,12 @@ async def test_webhooks_are_kept_per_force(client, tokens, forces, allow_private
     for role in ("staff", "psd", "collector"):
         r = await client.get(f"{API}/webhooks", headers=tokens.headers(role))
         assert r.status_code == 403
-    assert (await client.get(f"{API}/webhooks", headers=tokens.headers("auditor", force=None))).status_code == 403  # fmt: skip
+    auditor = tokens.headers("auditor", force=None)
+    assert (await client.get(f"{API}/webhooks", headers=auditor)).status_code == 403
     assert (await client.get(f"{API}/webhooks")).status_code == 401
     national = tokens.headers("admin", force=None)
-    assert [h["id"] for h in (await client.get(f"{API}/webhooks", headers=national)).json()["items"]] == [hook["id"]]  # fmt: skip
+    listed = (await client.get(f"{API}/webhooks", headers=national)).json()["items"]
+    assert [h["id"] for h in listed] == [hook["id"]]
     everywhere = await subscribe(client, national, "https://n.example.org/", ["account.*"])
     assert everywhere["force"] is None
 
@@ -110,9 +112,7 @@ async def test_bad_subscriptions_are_422(client, tokens, forces, allow_private, 
         "ftp://hooks.example.org/r",
     ],
 )
-async def test_urls_to_internal_addresses_or_without_https_are_refused(
-    client, tokens, forces, url
-):
+async def test_urls_to_internal_addresses_or_without_https_are_refused(client, tokens, forces, url):
     r = await client.post(
         f"{API}/webhooks",
         json={"url": url, "event_types": ["*"]},

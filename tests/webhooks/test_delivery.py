@@ -59,9 +59,7 @@ async def test_events_reach_their_forces_webhook_signed(
         assert item.headers["webhook-id"] == item.payload["id"]
         assert "PSD/1" not in item.body.decode()
     assert receiver.ids() == [i for i in receiver.ids() if i in await event_ids(session)]
-    assert [r.payload["subject"]["account_id"] for r in other_receiver.received] == [
-        str(theirs.id)
-    ]
+    assert [r.payload["subject"]["account_id"] for r in other_receiver.received] == [str(theirs.id)]
     assert other_receiver.received[0].verified
     # The delivery log, through the API.
     log = await client.get(
@@ -87,7 +85,8 @@ async def test_a_ping_is_signed_and_logged(client, tokens, db, forces, allow_pri
     await Worker(db).run_once()
     assert [(x.payload["type"], x.verified) for x in receiver.received] == [("webhook.ping", True)]
     # After rotation, deliveries are signed with the new secret only.
-    rotated = (await client.post(f"{API}/webhooks/{hook['id']}/rotate-secret", headers=admin)).json()
+    r = await client.post(f"{API}/webhooks/{hook['id']}/rotate-secret", headers=admin)
+    rotated = r.json()
     await client.post(f"{API}/webhooks/{hook['id']}/ping", headers=admin)
     await Worker(db).run_once()
     assert receiver.received[-1].verified is False
@@ -140,12 +139,12 @@ async def test_failures_back_off_then_dead_letter_and_redelivery_sends_the_same_
     clock.freeze(T0 + timedelta(hours=30))
     await worker.run_once()
     assert d.attempts == len(receiver.received)
-    log = (await client.get(f"{API}/webhooks/{hook['id']}/deliveries?status=dead", headers=admin)).json()  # fmt: skip
-    assert [i["id"] for i in log["items"]] == [str(d.id)] and log["items"][0]["next_attempt_at"] is None
+    url = f"{API}/webhooks/{hook['id']}/deliveries?status=dead"
+    log = (await client.get(url, headers=admin)).json()
+    assert [i["id"] for i in log["items"]] == [str(d.id)]
+    assert log["items"][0]["next_attempt_at"] is None
     receiver.status = 204
-    r = await client.post(
-        f"{API}/webhooks/{hook['id']}/deliveries/{d.id}/redeliver", headers=admin
-    )
+    r = await client.post(f"{API}/webhooks/{hook['id']}/deliveries/{d.id}/redeliver", headers=admin)
     assert r.status_code == 202 and r.json()["status"] == "pending", r.text
     await worker.run_once()
     [d] = await deliveries(session)
