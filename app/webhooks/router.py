@@ -56,7 +56,7 @@ async def create_webhook(
     return _created(hook)
 
 
-@router.get("", response_model=Page[WebhookRead], responses=errors(*AUTH_ERRORS))
+@router.get("", response_model=Page[WebhookRead], responses=errors(*AUTH_ERRORS, 404))
 async def list_webhooks(
     session: Session,
     principal: Keeper,

@@ -119,6 +119,10 @@ async def get(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID
 async def page(
     session: AsyncSession, principal: Principal, force: str | None, cursor: str | None, limit: int
 ) -> tuple[list[Webhook], str | None]:
+    if force is not None and not principal.has("admin") and force != principal.force:
+        raise NotFound(f"No force with code {force!r}.")
+    if force is not None and principal.has("admin") and await _force_id(session, force) is None:
+        raise NotFound(f"No force with code {force!r}.")
     rows = await repository.page(session, principal, force, decode_time_key(cursor), limit)
     return page_of(rows, limit, lambda h: [h.created_at.isoformat(), h.id])
 
