@@ -142,6 +142,13 @@ def demo(
     migrate.upgrade(settings.async_database_url)
     if fresh:
         asyncio.run(load_demo(settings))
+    # The outbox worker runs in the demo's process, delivering to a local receiver.
+    from app.outbox import demo as outbox_demo
+
+    os.environ["REGISTRY_RUN_WORKER"] = "true"
+    os.environ["REGISTRY_WEBHOOK_ALLOW_PRIVATE_URLS"] = "true"
+    settings = _settings()
+    webhook_id = asyncio.run(outbox_demo.add_webhook(settings, outbox_demo.start_receiver()))
     typer.secho(f"Demo database: {path}", fg=typer.colors.GREEN)
     typer.echo("Tokens (valid 12 hours), use as 'Authorization: Bearer <token>':\n")
     for caller in DEMO_CALLERS:
@@ -158,6 +165,10 @@ def demo(
 
     signer = signer_of(settings)
     typer.echo(f"Audit checkpoint verifier key: {signer.verifier if signer else '-'}")
+    typer.echo(
+        f"Webhook delivery log (a staffs comms admin's token): "
+        f"http://{host}:{port}/api/v1/webhooks/{webhook_id}/deliveries"
+    )
     typer.echo(f"API docs: http://{host}:{port}/docs")
     if not no_serve:
         _serve(host, port, 1)
