@@ -34,7 +34,6 @@ from app.outbox.catalogue import matches
 from app.outbox.urls import UnsafeURL, resolve
 
 ROUTE_BATCH = 500
-CLAIM_SCAN = 200
 LEASE_MARGIN = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(hours=2)
 NOT_ROUTED = ("webhook.ping",)  # delivered only to the webhook that asked
@@ -150,24 +149,25 @@ async def claim(db: Database, room: dict[uuid.UUID, int], total: int) -> list[At
         return []
     async with db.session() as session:
         now = clock.now()
-        query = (
-            sa.select(WebhookDelivery.id, WebhookDelivery.webhook_id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(CLAIM_SCAN)
-        )
-        if not db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
+        due = sa.and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        hooks = (
+            await session.scalars(sa.select(WebhookDelivery.webhook_id).where(due).distinct())
+        ).all()
         chosen: list[uuid.UUID] = []
-        left = dict(room)
-        for delivery_id, webhook_id in (await session.execute(query)).all():
-            free = left.get(webhook_id, settings.webhook_concurrency)
+        for webhook_id in hooks:
+            free = min(room.get(webhook_id, settings.webhook_concurrency), total - len(chosen))
             if free <= 0:
                 continue
-            left[webhook_id] = free - 1
-            chosen.append(delivery_id)
-            if len(chosen) >= total:
-                break
+            # Only the rows taken are locked; another worker skips them and takes the next.
+            query = (
+                sa.select(WebhookDelivery.id)
+                .where(due, WebhookDelivery.webhook_id == webhook_id)
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(free)
+            )
+            if not db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            chosen.extend((await session.scalars(query)).all())
         if not chosen:
             await session.rollback()
             return []
