@@ -66,9 +66,40 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes (default REGISTRY_WORKERS, 1).")
     ] = None,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker", help="Also run the outbox worker in each process.")
+    ] = False,
 ) -> None:
     """Serve the API (production entry point; run `registry db upgrade` first)."""
+    if with_worker:
+        os.environ["REGISTRY_RUN_WORKER"] = "true"
     _serve(host, port, workers)
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due, run due jobs, then exit.")
+    ] = False,
+) -> None:
+    """Deliver outbox events to webhooks and run the scheduled jobs (SIGTERM stops it)."""
+    from app.db import Database
+    from app.ops import logs
+    from app.worker.runner import run_worker
+
+    settings = _settings()
+    if not settings.database_named:
+        _fail("Refusing to start: REGISTRY_DATABASE_URL is not set.")
+    logs.configure(settings.log_level, settings.log_format)
+
+    async def _run() -> None:
+        db = Database(settings)
+        try:
+            await run_worker(db, once)
+        finally:
+            await db.dispose()
+
+    asyncio.run(_run())
 
 
 @app.command()
@@ -111,6 +142,13 @@ def demo(
     migrate.upgrade(settings.async_database_url)
     if fresh:
         asyncio.run(load_demo(settings))
+    # The outbox worker runs in the demo's process, delivering to a local receiver.
+    from app.outbox import demo as outbox_demo
+
+    os.environ["REGISTRY_RUN_WORKER"] = "true"
+    os.environ["REGISTRY_WEBHOOK_ALLOW_PRIVATE_URLS"] = "true"
+    settings = _settings()
+    webhook_id = asyncio.run(outbox_demo.add_webhook(settings, outbox_demo.start_receiver()))
     typer.secho(f"Demo database: {path}", fg=typer.colors.GREEN)
     typer.echo("Tokens (valid 12 hours), use as 'Authorization: Bearer <token>':\n")
     for caller in DEMO_CALLERS:
@@ -127,6 +165,10 @@ def demo(
 
     signer = signer_of(settings)
     typer.echo(f"Audit checkpoint verifier key: {signer.verifier if signer else '-'}")
+    typer.echo(
+        f"Webhook delivery log (a staffs comms admin's token): "
+        f"http://{host}:{port}/api/v1/webhooks/{webhook_id}/deliveries"
+    )
     typer.echo(f"API docs: http://{host}:{port}/docs")
     if not no_serve:
         _serve(host, port, 1)

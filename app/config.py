@@ -101,6 +101,22 @@ class Settings(BaseSettings):
     # this many seconds after the last one when events were added since.
     audit_checkpoint_events: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: int = Field(default=300, ge=1)
+    # The worker (`registry worker`): webhooks may name loopback, private and link-local
+    # addresses and plain http only when this is set (development and tests).
+    webhook_allow_private_urls: bool = False
+    # Seconds one delivery may take (connect to last byte); then it counts as failed.
+    webhook_timeout: float = Field(default=10, gt=0, le=120)
+    # Failed deliveries are retried with exponential backoff and jitter for this long,
+    # starting at webhook_retry_base seconds and doubling, then dead-lettered.
+    webhook_retry_hours: float = Field(default=24, gt=0, le=24 * 14)
+    webhook_retry_base: float = Field(default=10, gt=0, le=3600)
+    # Deliveries in flight at once to one endpoint, and in all.
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    webhook_max_in_flight: int = Field(default=64, ge=1, le=1024)
+    # Seconds between the worker's looks for due work; `registry serve --with-worker` and
+    # `registry demo` set run_worker to run it inside the API process.
+    worker_poll_seconds: float = Field(default=1, gt=0, le=300)
+    run_worker: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +42,7 @@ from app.people.router import router as people_router
 from app.public.router import router as public_router
 from app.reports.router import router as reports_router
 from app.units.router import router as units_router
+from app.webhooks.router import router as webhooks_router
 from app.workflows.router import router as workflows_router
 
 API_PREFIX = "/api/v1"
@@ -71,6 +73,7 @@ DOMAIN_ROUTERS = (
     audit_router,
     reports_router,
     imports_router,
+    webhooks_router,
     public_router,
     audit_public_router,
 )
@@ -87,6 +90,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Puts committed audit events into the Merkle tree and signs due checkpoints.
         sequencer = Sequencer(app.state.db, settings)
         sequencer.start()
+        # `registry serve --with-worker` and `registry demo`: the outbox worker in-process.
+        worker_stop = asyncio.Event()
+        worker_task = None
+        if settings.run_worker:
+            from app.worker.runner import Worker
+
+            worker_task = asyncio.create_task(Worker(app.state.db).run(worker_stop))
         # Objects alive after start-up never die; keep them out of every later
         # GC pass (full collections over them caused 40 ms p99 spikes).
         gc.collect()
@@ -94,6 +104,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             yield
         finally:
+            worker_stop.set()
+            if worker_task is not None:
+                await worker_task
             await sequencer.stop()
             limiter = getattr(app.state, "public_limiter", None)
             if limiter is not None:

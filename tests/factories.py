@@ -237,3 +237,29 @@ def statements_run(db: Any) -> Iterator[list[str]]:
     finally:
         del db.fetch
         sa.event.remove(db.engine.sync_engine, "before_cursor_execute", on_execute)
+
+
+async def make_webhook(session: AsyncSession, force: Force | None, **kw: Any) -> Any:
+    """A webhook of `force` (None: national) with one delivery of one event; returns
+    (webhook, delivery)."""
+    from app.models import OutboxEvent, Webhook, WebhookDelivery
+
+    now = clock.now()
+    kw.setdefault("url", f"https://hooks.example.org/{next(_seq)}")
+    kw.setdefault("event_types", ["*"])
+    kw.setdefault("secret", "whsec_" + "A" * 43 + "=")
+    kw.setdefault("created_by", "comms_admin@test")
+    hook = Webhook(force_code=force.code if force else None, **kw)
+    event = OutboxEvent(
+        id=uuid.uuid4(), type="hold.placed", force_code=force.code if force else None,
+        subject={"account_id": str(uuid.uuid4())}, data={}, created_at=now, routed_at=now,
+    )  # fmt: skip
+    session.add_all([hook, event])
+    await session.flush()
+    delivery = WebhookDelivery(
+        webhook_id=hook.id, event_id=event.id, status="dead", attempts=3, created_at=now,
+        next_attempt_at=now, retry_until=now,
+    )  # fmt: skip
+    session.add(delivery)
+    await session.commit()
+    return hook, delivery

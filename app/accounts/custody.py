@@ -38,6 +38,7 @@ from app.auth.principal import Principal
 from app.errors import ValidationFailed
 from app.guidelines.service import has_signed_current
 from app.models import Account, Custodianship
+from app.outbox import service as outbox
 
 
 async def get_visible(
@@ -168,6 +169,12 @@ async def change_owner(
     audit.record(
         session, principal, "account.owner_changed", "account", account.id,
         {"owner_id": [old, new_owner_id]}, force_id=account.force_id, at=at,
+    )  # fmt: skip
+    # An anonymous account's operators are named to no subscriber, not even by id.
+    owners = {} if account.is_anonymous else {"owner_id": new_owner_id, "previous_owner_id": old}
+    await outbox.emit_in_force(
+        session, account.force_id, type="account.owner_changed",
+        subject={"account_id": account.id}, data=owners,
     )  # fmt: skip
     return account
 

@@ -38,6 +38,7 @@ from app.concurrency import check_if_match
 from app.errors import Forbidden, ValidationFailed
 from app.models import Account, Custodianship
 from app.models.enums import RELEASED_STATUSES
+from app.outbox import service as outbox
 
 if TYPE_CHECKING:
     from app.db import Database
@@ -390,6 +391,12 @@ async def create_account(
         {k: [None, v] for k, v in created.items() if v not in (None, "", [], False)},
         force_id=force_id,
     )
+    if principal.has(*MANAGER_ROLES):
+        await outbox.emit_in_force(
+            session, force_id, type="account.registered", subject={"account_id": account.id},
+            data={"platform": account.platform, "classification": account.classification,
+                  "status": status, "via": "direct"},
+        )  # fmt: skip
     # Integration point (workflows): a staff declaration opens a `registration` request,
     # requested by the declaring staff member, in this same transaction.
     if not principal.has(*MANAGER_ROLES):

@@ -18,6 +18,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.holds import repository
 from app.holds.schemas import HoldCreate
 from app.models import LegalHold
+from app.outbox import service as outbox
 from app.pagination import cursor_instant, decode_cursor, page_of
 
 
@@ -80,6 +81,10 @@ async def place(
         session, principal, "account.hold_placed", "account", account_id, changes,
         force_id=force_id,
     )  # fmt: skip
+    outbox.emit(
+        session, type="hold.placed", force_code=force_code,
+        subject={"account_id": str(account_id), "hold_id": str(hold.id)},
+    )  # fmt: skip
     return hold, force_code
 
 
@@ -100,6 +105,10 @@ async def release(
     audit.record(
         session, principal, "account.hold_released", "account", account_id, changes,
         force_id=hold.force_id,
+    )  # fmt: skip
+    outbox.emit(
+        session, type="hold.released", force_code=force_code,
+        subject={"account_id": str(account_id), "hold_id": str(hold.id)},
     )  # fmt: skip
     return hold, force_code
 

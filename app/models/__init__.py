@@ -7,6 +7,7 @@ from app.models.base import Base
 from app.models.guidelines import Guideline, Signoff
 from app.models.idempotency import IdempotencyRecord
 from app.models.org import Force, Objective, Person, Unit
+from app.models.outbox import FlagState, OutboxEvent, ScheduledJob, Webhook, WebhookDelivery
 from app.models.ratelimit import RateLimitHit
 from app.models.requests import ChecklistItem, Request, RequestDecision
 
@@ -22,15 +23,20 @@ __all__ = [
     "Base",
     "ChecklistItem",
     "Custodianship",
+    "FlagState",
     "Force",
     "Guideline",
     "IdempotencyRecord",
     "LegalHold",
     "Objective",
+    "OutboxEvent",
     "Person",
     "RateLimitHit",
     "Request",
     "RequestDecision",
+    "ScheduledJob",
     "Signoff",
     "Unit",
+    "Webhook",
+    "WebhookDelivery",
 ]

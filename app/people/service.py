@@ -11,6 +11,7 @@ from app.auth.principal import Principal
 from app.concurrency import check_if_match
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.models import Person
+from app.outbox import service as outbox
 from app.pagination import page_of
 from app.people import repository
 from app.people.repository import PeopleFilter
@@ -196,6 +197,13 @@ async def leave(
         audit.diff(before, _snapshot(person)),
         force_id=person.force_id,
         at=now,
+    )
+    outbox.emit(
+        session,
+        type="person.left",
+        force_code=code,
+        subject={"person_id": str(person.id)},
+        data={"left_on": person.left_on},
     )
     for _custodianship_id, account_id in await repository.end_open_editorships(
         session, person.id, now

@@ -16,6 +16,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.holds.service import ensure_not_held
 from app.models import Account, ChecklistItem, Person, Request
 from app.models.enums import RELEASED_STATUSES
+from app.outbox import service as outbox
 from app.workflows import ports, repository
 from app.workflows.checklists import OWNER_SIGNED_GUIDELINES
 
@@ -193,6 +194,12 @@ async def on_approve(
         account.review_due_on = account.review_due_on or await _review_due(session, account)
         await session.flush()
         _audit_account(session, principal, "account.registered", account, before, request)
+        await outbox.emit_in_force(
+            session, account.force_id, type="account.registered",
+            subject={"account_id": account.id, "request_id": request.id},
+            data={"platform": account.platform, "classification": account.classification,
+                  "status": account.status, "via": "request"},
+        )  # fmt: skip
     elif request.kind == "transfer":
         owner_id = d.get("owner_id") or account.owner_id
         await _compliant_owner(session, account, _uuid(owner_id), "owner_id")
@@ -253,6 +260,11 @@ async def on_complete(session: AsyncSession, principal: Principal, request: Requ
         await ports.end_custodianships(session, principal, account, now)
         await session.flush()
         _audit_account(session, principal, "account.decommissioned", account, before, request)
+        await outbox.emit_in_force(
+            session, account.force_id, type="account.decommissioned",
+            subject={"account_id": account.id, "request_id": request.id},
+            data={"status": account.status},
+        )  # fmt: skip
         return
     # transfer: into official oversight, with its unofficial past kept in its history.
     ensure_fits("transfer", account)
@@ -276,6 +288,11 @@ async def on_complete(session: AsyncSession, principal: Principal, request: Requ
     account.review_due_on = await _review_due(session, account)
     await session.flush()
     _audit_account(session, principal, "account.transferred", account, before, request, extra)
+    await outbox.emit_in_force(
+        session, account.force_id, type="account.transferred",
+        subject={"account_id": account.id, "request_id": request.id},
+        data={"classification": account.classification, "status": account.status},
+    )  # fmt: skip
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

@@ -18,6 +18,7 @@ from app.concurrency import check_if_match, etag
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.holds.service import decode_time_key
 from app.models import Account, ChecklistItem, Request, RequestDecision
+from app.outbox import service as outbox
 from app.pagination import page_of
 from app.workflows import effects, ports, repository
 from app.workflows.checklists import CHECKLISTS, item_of
@@ -228,6 +229,11 @@ async def open_request(
          "details": [None, parsed]},
         force_id=account.force_id,
     )  # fmt: skip
+    await outbox.emit_in_force(
+        session, account.force_id, type="request.submitted",
+        subject={"request_id": request.id, "account_id": account.id},
+        data={"kind": kind, "status": "submitted"},
+    )  # fmt: skip
     return request
 
 
@@ -296,6 +302,11 @@ async def _claim(
     audit.record(
         session, principal, f"request.{move.target}", "request", request.id, changes,
         force_id=request.force_id,
+    )  # fmt: skip
+    await outbox.emit_in_force(
+        session, request.force_id, type=f"request.{move.target}",
+        subject={"request_id": request.id, "account_id": request.account_id},
+        data={"kind": request.kind, "status": move.target},
     )  # fmt: skip
 
 
@@ -478,4 +489,10 @@ async def set_checklist_item(
         session, principal, "request.checklist_updated", "request", request.id,
         {f"checklist.{name}": [before, body.done]}, force_id=request.force_id,
     )  # fmt: skip
+    if body.done and not before:
+        await outbox.emit_in_force(
+            session, request.force_id, type="request.checklist_ticked",
+            subject={"request_id": request.id, "account_id": request.account_id},
+            data={"kind": request.kind, "item": name},
+        )  # fmt: skip
     return await _view(session, request, force)

@@ -134,6 +134,17 @@ MATRIX: dict[tuple[str, str], str] = {
     # Look-alikes: any reader for an account in scope; reported links: oversight.
     ("GET",    f"{V}/accounts/{{account_id}}/lookalikes"):      "A  A  A  A  A  A",
     ("POST",   f"{V}/lookalikes/check"):                        "D  A  A  D  A  A",
+    # Webhooks: comms_admin for its force, admin for any (or every) force.
+    ("POST",   f"{V}/webhooks"):                                "D  A  D  D  D  A",
+    ("GET",    f"{V}/webhooks"):                                "D  A  D  D  D  A",
+    ("GET",    f"{V}/webhooks/{{webhook_id}}"):                 "D  A  D  D  D  A",
+    ("PATCH",  f"{V}/webhooks/{{webhook_id}}"):                 "D  A  D  D  D  A",
+    ("DELETE", f"{V}/webhooks/{{webhook_id}}"):                 "D  A  D  D  D  A",
+    ("POST",   f"{V}/webhooks/{{webhook_id}}/ping"):            "D  A  D  D  D  A",
+    ("POST",   f"{V}/webhooks/{{webhook_id}}/rotate-secret"):   "D  A  D  D  D  A",
+    ("GET",    f"{V}/webhooks/{{webhook_id}}/deliveries"):      "D  A  D  D  D  A",
+    ("POST",   f"{V}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/redeliver"):
+                                                                "D  A  D  D  D  A",
     ("GET",    f"{V}/public/verify"):                           PUBLIC,
     ("GET",    f"{V}/public/accounts"):                         PUBLIC,
     ("GET",    f"{V}/public/audit-key"):                        PUBLIC,
@@ -264,6 +275,10 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", f"{V}/requests/{{request_id}}/checklist/{{item}}"): Call(json={"done": True}),
     ("POST", f"{V}/imports/accounts"): Call(csv=_ACCOUNTS_CSV, query={"force": "{force}"}),
     ("GET", f"{V}/public/verify"): Call(query={"url": "https://x.com/{other_handle}"}),
+    ("POST", f"{V}/webhooks"): Call(
+        json={"url": "https://hooks.example.org/matrix{n}", "event_types": ["*"]}
+    ),
+    ("PATCH", f"{V}/webhooks/{{webhook_id}}"): Call(json={"active": False}, headers=ANY_VERSION),
     ("GET", f"{V}/audit/proof/inclusion"): Call(query={"event_id": "{event_id}"}),
     ("GET", f"{V}/audit/proof/consistency"): Call(query={"first": "0"}),
 }

@@ -33,6 +33,7 @@ from tests.factories import (
     make_person,
     make_request,
     make_unit,
+    make_webhook,
     sign,
 )
 from tests.security.matrix import (
@@ -136,7 +137,13 @@ async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
         "signoff_id": Pair(signoffs[me.id].id, signoffs[owner.id].id),
         "request_id": Pair(own_request.id, other_request.id),
         "item": "content_archived",
+        **await _webhook(session, staffs),
     }
+
+
+async def _webhook(session: Any, force: Any) -> dict[str, Any]:
+    hook, delivery = await make_webhook(session, force)
+    return {"webhook_id": hook.id, "delivery_id": delivery.id}
 
 
 async def _audit_event(session: Any, force_id: uuid.UUID) -> int:
@@ -157,7 +164,7 @@ def dummy_world() -> dict[str, Any]:
     ids = {k: uuid.uuid4() for k in ("unit_id", "objective_id", "person_id", "editor_id",
                                      "spare_id", "account_id", "hold_id", "activity_id",
                                      "attestation_id", "guideline_id", "signoff_id",
-                                     "request_id")}  # fmt: skip
+                                     "request_id", "webhook_id", "delivery_id")}  # fmt: skip
     return {**ids, "event_id": 987654321, "force": FORCE, "code": FORCE, "today": "2026-01-01",
             "other_handle": "nobody", "item": "content_archived"}  # fmt: skip
 

@@ -128,6 +128,15 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V}/reports/compliance"): OVERSIGHT,
     ("POST", f"{V}/imports/accounts"): frozenset(),
     ("GET", f"{V}/public/verify"): frozenset(),
+    ("POST", f"{V}/webhooks"): frozenset(),
+    ("GET", f"{V}/webhooks"): frozenset(),
+    ("GET", f"{V}/webhooks/{{webhook_id}}"): frozenset(),
+    ("PATCH", f"{V}/webhooks/{{webhook_id}}"): frozenset(),
+    ("DELETE", f"{V}/webhooks/{{webhook_id}}"): frozenset(),
+    ("POST", f"{V}/webhooks/{{webhook_id}}/ping"): frozenset(),
+    ("POST", f"{V}/webhooks/{{webhook_id}}/rotate-secret"): frozenset(),
+    ("GET", f"{V}/webhooks/{{webhook_id}}/deliveries"): frozenset(),
+    ("POST", f"{V}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/redeliver"): frozenset(),
     ("GET", f"{V}/public/accounts"): frozenset(),
 }
 # Routes answering CSV as well as JSON.
