@@ -41,6 +41,7 @@ from app.people.router import router as people_router
 from app.public.router import router as public_router
 from app.reports.router import router as reports_router
 from app.units.router import router as units_router
+from app.workflows.bulk_router import router as bulk_requests_router
 from app.workflows.router import router as workflows_router
 
 API_PREFIX = "/api/v1"
@@ -67,6 +68,7 @@ DOMAIN_ROUTERS = (
     guidelines_router,
     activity_router,
     compliance_router,
+    bulk_requests_router,
     workflows_router,
     audit_router,
     reports_router,

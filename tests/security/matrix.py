@@ -111,6 +111,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST",   f"{V}/requests"):                                "O  A  D  D  D  A",
     ("GET",    f"{V}/requests"):                                "A  A  A  D  D  A",
     ("GET",    f"{V}/requests/{{request_id}}"):                 "H  A  A  D  D  A",
+    ("POST",   f"{V}/requests/bulk"):                           "D  A  D  D  D  A",
     ("POST",   f"{V}/requests/{{request_id}}/approve"):         "D  N  D  D  D  N",
     ("POST",   f"{V}/requests/{{request_id}}/reject"):          "D  N  D  D  D  N",
     ("POST",   f"{V}/requests/{{request_id}}/withdraw"):        "H  O  D  D  D  O",
@@ -254,6 +255,15 @@ CALLS: dict[tuple[str, str], Call] = {
             "account_id": "{account_id}",
             "reason": "No longer needed.",
             "details": {"reason_code": "other"},
+        }
+    ),
+    ("POST", f"{V}/requests/bulk"): Call(
+        json={
+            "kind": "decommission",
+            "filter": {"force": "{force}", "flag": "dormant"},
+            "reason": "Dormant.",
+            "details": {"reason_code": "dormant"},
+            "dry_run": True,
         }
     ),
     ("POST", f"{V}/requests/{{request_id}}/approve"): Call(json={"comment": "ok"}),

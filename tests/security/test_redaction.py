@@ -108,6 +108,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V}/requests"): frozenset(),
     ("GET", f"{V}/requests"): ACCOUNT_READERS,
     ("GET", f"{V}/requests/{{request_id}}"): ACCOUNT_READERS,
+    ("POST", f"{V}/requests/bulk"): frozenset(),
     ("POST", f"{V}/requests/{{request_id}}/approve"): frozenset(),
     ("POST", f"{V}/requests/{{request_id}}/reject"): frozenset(),
     ("POST", f"{V}/requests/{{request_id}}/withdraw"): frozenset(),
