@@ -19,6 +19,7 @@ from app.audit.router import router as audit_router
 from app.audit.service import Sequencer
 from app.auth.deps import ForceCache
 from app.auth.tokens import TokenVerifier
+from app.campaigns.router import router as campaigns_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.db import Database
@@ -69,6 +70,7 @@ DOMAIN_ROUTERS = (
     activity_router,
     compliance_router,
     bulk_requests_router,
+    campaigns_router,
     workflows_router,
     audit_router,
     reports_router,

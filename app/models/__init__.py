@@ -4,6 +4,7 @@ from app.models.accounts import Account, AccountObjective, Attestation, Custodia
 from app.models.activity import ActivityPeriod
 from app.models.audit import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
 from app.models.base import Base
+from app.models.campaigns import Campaign, CampaignItem, SentDigest
 from app.models.guidelines import Guideline, Signoff
 from app.models.idempotency import IdempotencyRecord
 from app.models.org import Force, Objective, Person, Unit
@@ -20,6 +21,8 @@ __all__ = [
     "AuditLeaf",
     "AuditTreeNode",
     "Base",
+    "Campaign",
+    "CampaignItem",
     "ChecklistItem",
     "Custodianship",
     "Force",
@@ -31,6 +34,7 @@ __all__ = [
     "RateLimitHit",
     "Request",
     "RequestDecision",
+    "SentDigest",
     "Signoff",
     "Unit",
 ]

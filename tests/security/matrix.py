@@ -112,6 +112,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/requests"):                                "A  A  A  D  D  A",
     ("GET",    f"{V}/requests/{{request_id}}"):                 "H  A  A  D  D  A",
     ("POST",   f"{V}/requests/bulk"):                           "D  A  D  D  D  A",
+    # Review campaigns: comms_admin (own force) and admin.
+    ("POST",   f"{V}/campaigns"):                               "D  A  D  D  D  A",
+    ("GET",    f"{V}/campaigns"):                               "D  A  D  D  D  A",
+    ("GET",    f"{V}/campaigns/{{campaign_id}}"):               "D  A  D  D  D  A",
+    ("POST",   f"{V}/campaigns/{{campaign_id}}/close"):         "D  A  D  D  D  A",
     ("POST",   f"{V}/requests/{{request_id}}/approve"):         "D  N  D  D  D  N",
     ("POST",   f"{V}/requests/{{request_id}}/reject"):          "D  N  D  D  D  N",
     ("POST",   f"{V}/requests/{{request_id}}/withdraw"):        "H  O  D  D  D  O",
@@ -265,6 +270,9 @@ CALLS: dict[tuple[str, str], Call] = {
             "details": {"reason_code": "dormant"},
             "dry_run": True,
         }
+    ),
+    ("POST", f"{V}/campaigns"): Call(
+        json={"name": "Matrix {n}", "filter": {"force": "{force}"}, "due_on": "2099-01-01"}
     ),
     ("POST", f"{V}/requests/{{request_id}}/approve"): Call(json={"comment": "ok"}),
     ("POST", f"{V}/requests/{{request_id}}/reject"): Call(json={"comment": "no"}),
