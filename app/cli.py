@@ -454,8 +454,12 @@ def digests(
     from app.mail.digests import send_due_digests
     from app.mail.smtp import MailNotConfigured
 
+    settings = _settings()
+    if not settings.smtp_host:
+        _fail("REGISTRY_SMTP_HOST is not set: there is no relay to send the digests through.")
+
     async def _send() -> tuple[dict[str, int], dict[str, int]]:
-        db = Database(_settings())
+        db = Database(settings)
         try:
             async with db.session() as session:
                 campaigns = await run_campaign_reminders(session, clock.now())
