@@ -27,7 +27,9 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("", status_code=201, response_model=CampaignRead, responses=errors(*AUTH_ERRORS, 404))
+@router.post(
+    "", status_code=201, response_model=CampaignRead, responses=errors(*AUTH_ERRORS, 404, 409)
+)
 async def create_campaign(
     body: CampaignCreate, session: Session, principal: Manager, key: IdempotencyKey = None
 ) -> Response:

@@ -50,7 +50,7 @@ class CampaignClosed(Conflict):
     title = "Campaign already closed"
 
 
-class EmptyCampaign(ValidationFailed):
+class EmptyCampaign(Conflict):
     code = "empty-campaign"
     title = "No account in the campaign's scope"
 

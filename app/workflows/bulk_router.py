@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
+from app.errors import AppError
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
 from app.schemas import AUTH_ERRORS, errors
 from app.workflows import bulk
@@ -63,3 +65,29 @@ async def submit_bulk_requests(
     return await idempotent(
         session, principal, key, fingerprint("requests/bulk", body), run, status_code=status
     )
+
+
+class BulkMethodNotAllowed(AppError):
+    code = "method-not-allowed"
+    status = 405
+    title = "Method not allowed"
+
+    def __init__(self) -> None:
+        super().__init__("`/requests/bulk` takes POST only.")
+        self.headers["Allow"] = "POST"
+
+
+async def _post_only(_request: Request) -> None:
+    raise BulkMethodNotAllowed()
+
+
+# `/requests/bulk` is a path of its own, not the request `bulk`: other methods are 405
+# here rather than falling through to `GET /requests/{request_id}` (a 422 for the id).
+router.routes.append(
+    Route(
+        "/requests/bulk",
+        _post_only,
+        methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+)
