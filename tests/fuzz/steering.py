@@ -138,6 +138,8 @@ class Steering:
         if isinstance(body.get("last_post_at"), str):
             seen = datetime.fromisoformat(body["last_post_at"])
             body["last_post_at"] = min(seen, clock.now()).isoformat()
+        if self.national and "filter" in _properties(case) and body.get("filter") is None:
+            body["filter"] = {}  # national callers name the force in the filter
         if isinstance(body.get("filter"), dict):  # GET /accounts's parameters, as an object
             scope = body["filter"]
             if "force" in scope or self.national:
