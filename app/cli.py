@@ -480,5 +480,52 @@ def import_accounts(
     typer.secho(f"{verb} {created} accounts", fg=typer.colors.GREEN)
 
 
+@app.command()
+def digests(
+    now: Annotated[
+        bool, typer.Option("--now", help="Send today's digests (and campaign mail) now.")
+    ] = False,
+) -> None:
+    """Send today's email digests and the review campaigns' notices, reminders and
+    escalations through REGISTRY_SMTP_HOST (each person gets one digest a day)."""
+    if not now:
+        _fail("Nothing done: `registry digests --now` sends today's digests at once.")
+    from app import clock
+    from app.campaigns.jobs import run_campaign_reminders
+    from app.db import Database
+    from app.mail.digests import send_due_digests
+    from app.mail.smtp import MailNotConfigured
+
+    settings = _settings()
+    if not settings.smtp_host:
+        _fail("REGISTRY_SMTP_HOST is not set: there is no relay to send the digests through.")
+
+    async def _send() -> tuple[dict[str, int], dict[str, int]]:
+        db = Database(settings)
+        try:
+            async with db.session() as session:
+                campaigns = await run_campaign_reminders(session, clock.now())
+                await session.commit()
+            async with db.session() as session:
+                sent = await send_due_digests(session, clock.now())
+                await session.commit()
+            return campaigns, sent
+        finally:
+            await db.dispose()
+
+    try:
+        campaigns, sent = asyncio.run(_send())
+    except MailNotConfigured as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"The SMTP relay could not be reached: {exc}")
+    typer.secho(
+        f"digests sent: {sent['person']} personal, {sent['comms']} comms admin"
+        f" ({sent['refused']} refused); campaigns: {campaigns['notified']} notified,"
+        f" {campaigns['reminded']} reminded, {campaigns['escalated']} escalated",
+        fg=typer.colors.GREEN,
+    )
+
+
 if __name__ == "__main__":
     app()

@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     # a longer file is refused with 413 `too-many-rows` (bodies are capped at 20 MiB too).
     import_max_rows: int = Field(default=50_000, ge=1, le=1_000_000)
     activity_import_max_rows: int = Field(default=100_000, ge=1, le=1_000_000)
+    # Requests one `POST /requests/bulk` may open; more → 422 `too-many-accounts`.
+    bulk_max_requests: int = Field(default=500, ge=1, le=10_000)
+    # The force's SMTP relay for email digests and campaign notices (no host: no email).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = Field(default=30, gt=0, le=600)
+    mail_from: str = Field(default="registry@localhost", max_length=254)
     # The audit log's checkpoint signing key (`registry audit keygen` writes one); without
     # it the tree still grows but no checkpoint is signed.
     audit_signing_key_file: str | None = None

@@ -23,10 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.accounts import service as accounts
-from app.accounts.schemas import AccountCreate
+from app.accounts.schemas import AccountCreate, AccountFilter
 from app.activity import service as activity
 from app.activity.schemas import ActivityIn
 from app.auth.principal import Principal
+from app.campaigns import service as campaigns
+from app.campaigns.schemas import CampaignCreate
+from app.compliance import service as compliance
+from app.compliance.schemas import AttestIn
 from app.config import Settings
 from app.db import Database
 from app.forces import service as forces
@@ -142,6 +146,7 @@ async def _build(w: _World) -> None:
     await _declarations_and_guidelines(w)
     await _requests_and_holds(w)
     await _activity(w)
+    await _campaign(w)
     await w.session.flush()
 
 
@@ -421,3 +426,32 @@ async def _activity(w: _World) -> None:
 
 def _next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+async def _campaign(w: _World) -> None:
+    """A review campaign in progress: Staffordshire's accounts on X, started four days ago
+    and due in ten; one owner has attested since, the rest are pending (orphaned accounts
+    went straight to the comms team)."""
+    with w.days_ago(4):
+        campaign = await campaigns.create(
+            w.session, w.caller("comms.lead@staffs"),
+            CampaignCreate(
+                name="Winter review of X accounts", filter=AccountFilter(platform="x"),
+                due_on=w.now.date() + timedelta(days=10),
+                message="Please confirm in the registry that each account you own is still "
+                "needed and that its details are right.",
+            ),
+        )  # fmt: skip
+    with w.days_ago(1):
+        for key, person in w.people.items():
+            owned = [
+                a for a in w.by_handle.values()
+                if a.owner_id == person.id and a.force_id == campaign.force_id
+                and a.platform == "x" and a.status == "active"
+            ]  # fmt: skip
+            if owned and person.subject and person.status == "active":
+                await compliance.attest(
+                    w.session, w.signed_in(key), owned[0].id,
+                    AttestIn(still_needed=True, note="Still our main channel."),
+                )  # fmt: skip
+                return

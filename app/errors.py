@@ -169,11 +169,16 @@ def _allowed_methods(request: Any) -> str:
     if index is None:
         paths = request.app.openapi().get("paths", {})
         index = [
-            (compile_path(path)[0], {m.upper() for m in item if m in _METHODS})
+            (compile_path(path)[0], "{" not in path, {m.upper() for m in item if m in _METHODS})
             for path, item in paths.items()
         ]
         state.allow_index = index
-    methods = set().union(*(found for regex, found in index if regex.match(request.url.path)))
+    matched = [(static, found) for regex, static, found in index if regex.match(request.url.path)]
+    # A concrete path wins over templated ones (OpenAPI's matching rule): `/requests/bulk`
+    # is not `/requests/{request_id}`.
+    if any(static for static, _ in matched):
+        matched = [m for m in matched if m[0]]
+    methods = set().union(*(found for _, found in matched))
     return ", ".join(sorted(methods))
 
 

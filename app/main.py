@@ -20,6 +20,7 @@ from app.audit.router import router as audit_router
 from app.audit.service import Sequencer
 from app.auth.deps import ForceCache
 from app.auth.tokens import TokenVerifier
+from app.campaigns.router import router as campaigns_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.db import Database
@@ -43,6 +44,7 @@ from app.public.router import router as public_router
 from app.reports.router import router as reports_router
 from app.units.router import router as units_router
 from app.webhooks.router import router as webhooks_router
+from app.workflows.bulk_router import router as bulk_requests_router
 from app.workflows.router import router as workflows_router
 
 API_PREFIX = "/api/v1"
@@ -69,6 +71,8 @@ DOMAIN_ROUTERS = (
     guidelines_router,
     activity_router,
     compliance_router,
+    bulk_requests_router,
+    campaigns_router,
     workflows_router,
     audit_router,
     reports_router,

@@ -182,6 +182,10 @@ def _build_select(shape: tuple[str, redaction.OperatorShape]) -> sa.Select[Any]:
         .join(Force, Force.id == Account.force_id)
         .outerjoin(Owner, Owner.id == Account.owner_id)
     )
+    return _in_view(query, visibility)
+
+
+def _in_view(query: sa.Select[Any], visibility: str) -> sa.Select[Any]:
     if visibility == "force":
         query = query.where(Account.force_id == _SCOPE)
     elif visibility == "staff":
@@ -261,6 +265,7 @@ def _filtered(
     given: tuple[str, ...],
     flag: str | None,
     q: bool,
+    per_row: bool = True,
 ) -> sa.Select[Any]:
     query = base
     for name in given:
@@ -272,7 +277,7 @@ def _filtered(
         # Per row: the page walks the (force_id, id) or primary key index and stops at
         # its limit, so its cost follows the page, not the registry (the set form
         # evaluates the flag over every account first).
-        query = query.where(flags.flag_expression(flag, _FLAG_TIME, per_row=True))
+        query = query.where(flags.flag_expression(flag, _FLAG_TIME, per_row=per_row))
     if q:
         pattern = sa.bindparam("q_pattern", type_=sa.String())
         query = query.where(
@@ -313,6 +318,32 @@ async def account_rows(
     key = ("page", shape, given, filters.flag, bool(filters.q), after_id is not None)
     query = _cached(key, build)
     return await fetch_rows(source, query, params)
+
+
+def matching(
+    principal: Principal, filters: AccountFilters, now: datetime, *columns: Any
+) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """`columns` of every account `GET /accounts` would list for these filters, in id
+    order, and the statement's parameters: the same scope and filters as the list, with
+    the set form of a flag (right for thousands of rows). For bulk work over the accounts,
+    also as the SELECT of an INSERT ... SELECT."""
+    visibility, operators = _shape(principal)
+    given = tuple(n for n in _EQUALITY_FILTERS if getattr(filters, n) is not None)
+    params = _params(principal, now)
+    params.update({f"f_{n}": getattr(filters, n) for n in given})
+    if filters.q:
+        params["q_pattern"] = like_pattern(filters.q)
+    base = (
+        sa.select(*columns)
+        .select_from(Account)
+        .join(Force, Force.id == Account.force_id)
+        .outerjoin(Owner, Owner.id == Account.owner_id)
+    )
+    query = _filtered(
+        _in_view(base, visibility), operators, given, filters.flag, bool(filters.q),
+        per_row=False,
+    )  # fmt: skip
+    return query.order_by(Account.id), params
 
 
 async def lookup_rows(

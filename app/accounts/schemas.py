@@ -30,6 +30,22 @@ HandleText = Annotated[
 ]
 
 
+class AccountFilter(Input):
+    """The query parameters of `GET /accounts` as an object: the accounts a bulk request
+    or a review campaign is about (every given filter must match)."""
+
+    force: ForceCode | None = Field(
+        default=None, description="Force code; national callers may narrow to one force."
+    )
+    platform: Platform | None = None
+    classification: Classification | None = None
+    status: Status | None = None
+    unit_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    flag: Flag | None = None
+    q: ShortText | None = Field(default=None, description="In handle or name.")
+
+
 class Operator(Output):
     """A person running an account. Where the caller may not see an account's operators
     they are left out altogether (`app.auth.redaction`), never shown by id alone."""

@@ -29,9 +29,15 @@ from app.accounts.custody import (
 )
 from app.accounts.errors import AccountNotFound, DuplicateAccount
 from app.accounts.repository import AccountFilters
-from app.accounts.schemas import AccountCreate, AccountRead, AccountUpdate, Operator
+from app.accounts.schemas import (
+    AccountCreate,
+    AccountFilter,
+    AccountRead,
+    AccountUpdate,
+    Operator,
+)
 from app.audit import service as audit
-from app.auth.deps import require_person, target_force_id
+from app.auth.deps import require_person, scope_force_id, target_force_id
 from app.auth.principal import Principal
 from app.compliance import flags
 from app.concurrency import check_if_match
@@ -227,6 +233,30 @@ async def export_rows(
         if len(rows) < batch:
             return
         after_id = rows[-1]["id"]
+
+
+async def filters_of(
+    session: AsyncSession, principal: Principal, given: AccountFilter
+) -> AccountFilters:
+    """A filter object (the query parameters of `GET /accounts`) in the caller's scope."""
+    return AccountFilters(
+        force_id=await scope_force_id(session, principal, given.force),
+        platform=given.platform,
+        classification=given.classification,
+        status=given.status,
+        unit_id=given.unit_id,
+        owner_id=given.owner_id,
+        flag=given.flag,
+        q=given.q or None,
+    )
+
+
+def matching(
+    principal: Principal, filters: AccountFilters, *columns: Any
+) -> tuple[Any, dict[str, Any]]:
+    """The statement (and its parameters) selecting `columns` of every account the list
+    would give for `filters`, now: one home for "the accounts this filter means"."""
+    return repository.matching(principal, filters, clock.now(), *columns)
 
 
 async def lookup(

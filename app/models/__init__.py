@@ -4,6 +4,7 @@ from app.models.accounts import Account, AccountObjective, Attestation, Custodia
 from app.models.activity import ActivityPeriod
 from app.models.audit import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
 from app.models.base import Base
+from app.models.campaigns import Campaign, CampaignItem, SentDigest
 from app.models.guidelines import Guideline, Signoff
 from app.models.idempotency import IdempotencyRecord
 from app.models.org import Force, Objective, Person, Unit
@@ -21,6 +22,8 @@ __all__ = [
     "AuditLeaf",
     "AuditTreeNode",
     "Base",
+    "Campaign",
+    "CampaignItem",
     "ChecklistItem",
     "Custodianship",
     "FlagState",
@@ -35,6 +38,7 @@ __all__ = [
     "Request",
     "RequestDecision",
     "ScheduledJob",
+    "SentDigest",
     "Signoff",
     "Unit",
     "Webhook",

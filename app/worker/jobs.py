@@ -32,7 +32,7 @@ log = logging.getLogger("app.worker.jobs")
 
 JobFunction = Callable[[AsyncSession, datetime], Awaitable[None]]
 # Modules whose import registers jobs (each capability adds its own).
-JOB_MODULES = ["app.outbox.evaluation"]
+JOB_MODULES = ["app.outbox.evaluation", "app.mail.schedule"]
 RETRY_AFTER_FAILURE = timedelta(minutes=5)
 
 

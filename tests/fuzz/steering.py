@@ -17,7 +17,7 @@ import hashlib
 import io
 import itertools
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import schemathesis
@@ -138,6 +138,18 @@ class Steering:
         if isinstance(body.get("last_post_at"), str):
             seen = datetime.fromisoformat(body["last_post_at"])
             body["last_post_at"] = min(seen, clock.now()).isoformat()
+        if self.national and "filter" in _properties(case) and body.get("filter") is None:
+            body["filter"] = {}  # national callers name the force in the filter
+        if isinstance(body.get("filter"), dict):  # GET /accounts's parameters, as an object
+            scope = body["filter"]
+            if "force" in scope or self.national:
+                scope["force"] = HOME
+            for name, value in list(scope.items()):
+                if name in KINDS and value is not None:
+                    scope[name] = self._id(name, value)
+        if "due_on" in body:  # a campaign is due after today
+            due = max(date.fromisoformat(body["due_on"]), clock.today() + timedelta(days=1))
+            body["due_on"] = due.isoformat()
         if "left_on" in body:
             body["left_on"] = min(date.fromisoformat(body["left_on"]), clock.today()).isoformat()
         if (

@@ -111,6 +111,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST",   f"{V}/requests"):                                "O  A  D  D  D  A",
     ("GET",    f"{V}/requests"):                                "A  A  A  D  D  A",
     ("GET",    f"{V}/requests/{{request_id}}"):                 "H  A  A  D  D  A",
+    ("POST",   f"{V}/requests/bulk"):                           "D  A  D  D  D  A",
+    # Review campaigns: comms_admin (own force) and admin.
+    ("POST",   f"{V}/campaigns"):                               "D  A  D  D  D  A",
+    ("GET",    f"{V}/campaigns"):                               "D  A  D  D  D  A",
+    ("GET",    f"{V}/campaigns/{{campaign_id}}"):               "D  A  D  D  D  A",
+    ("POST",   f"{V}/campaigns/{{campaign_id}}/close"):         "D  A  D  D  D  A",
     ("POST",   f"{V}/requests/{{request_id}}/approve"):         "D  N  D  D  D  N",
     ("POST",   f"{V}/requests/{{request_id}}/reject"):          "D  N  D  D  D  N",
     ("POST",   f"{V}/requests/{{request_id}}/withdraw"):        "H  O  D  D  D  O",
@@ -266,6 +272,18 @@ CALLS: dict[tuple[str, str], Call] = {
             "reason": "No longer needed.",
             "details": {"reason_code": "other"},
         }
+    ),
+    ("POST", f"{V}/requests/bulk"): Call(
+        json={
+            "kind": "decommission",
+            "filter": {"force": "{force}", "flag": "dormant"},
+            "reason": "Dormant.",
+            "details": {"reason_code": "dormant"},
+            "dry_run": True,
+        }
+    ),
+    ("POST", f"{V}/campaigns"): Call(
+        json={"name": "Matrix {n}", "filter": {"force": "{force}"}, "due_on": "2099-01-01"}
     ),
     ("POST", f"{V}/requests/{{request_id}}/approve"): Call(json={"comment": "ok"}),
     ("POST", f"{V}/requests/{{request_id}}/reject"): Call(json={"comment": "no"}),

@@ -136,6 +136,7 @@ async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
         "guideline_id": guideline.id,
         "signoff_id": Pair(signoffs[me.id].id, signoffs[owner.id].id),
         "request_id": Pair(own_request.id, other_request.id),
+        "campaign_id": await _campaign(session, staffs.id),
         "item": "content_archived",
         **await _webhook(session, staffs),
     }
@@ -144,6 +145,20 @@ async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
 async def _webhook(session: Any, force: Any) -> dict[str, Any]:
     hook, delivery = await make_webhook(session, force)
     return {"webhook_id": hook.id, "delivery_id": delivery.id}
+
+
+async def _campaign(session: Any, force_id: uuid.UUID) -> uuid.UUID:
+    from datetime import timedelta
+
+    from app.models import Campaign
+
+    campaign = Campaign(
+        force_id=force_id, name="Matrix review", message="", scope={},
+        due_on=clock.today() + timedelta(days=30), total=0, created_by="seed",
+    )  # fmt: skip
+    session.add(campaign)
+    await session.commit()
+    return campaign.id
 
 
 async def _audit_event(session: Any, force_id: uuid.UUID) -> int:
@@ -164,7 +179,8 @@ def dummy_world() -> dict[str, Any]:
     ids = {k: uuid.uuid4() for k in ("unit_id", "objective_id", "person_id", "editor_id",
                                      "spare_id", "account_id", "hold_id", "activity_id",
                                      "attestation_id", "guideline_id", "signoff_id",
-                                     "request_id", "webhook_id", "delivery_id")}  # fmt: skip
+                                     "request_id", "webhook_id", "delivery_id",
+                                     "campaign_id")}  # fmt: skip
     return {**ids, "event_id": 987654321, "force": FORCE, "code": FORCE, "today": "2026-01-01",
             "other_handle": "nobody", "item": "content_archived"}  # fmt: skip
 

@@ -108,6 +108,11 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V}/requests"): frozenset(),
     ("GET", f"{V}/requests"): ACCOUNT_READERS,
     ("GET", f"{V}/requests/{{request_id}}"): ACCOUNT_READERS,
+    ("POST", f"{V}/requests/bulk"): frozenset(),
+    ("POST", f"{V}/campaigns"): frozenset(),
+    ("GET", f"{V}/campaigns"): frozenset(),
+    ("GET", f"{V}/campaigns/{{campaign_id}}"): frozenset(),
+    ("POST", f"{V}/campaigns/{{campaign_id}}/close"): frozenset(),
     ("POST", f"{V}/requests/{{request_id}}/approve"): frozenset(),
     ("POST", f"{V}/requests/{{request_id}}/reject"): frozenset(),
     ("POST", f"{V}/requests/{{request_id}}/withdraw"): frozenset(),
@@ -174,6 +179,7 @@ class World:
     activity_id: str
     event_id: str
     built_at: datetime
+    campaign_id: str = ""
 
     def secrets(self) -> list[str]:
         return self.owner.secrets() + self.editor.secrets()
@@ -303,7 +309,17 @@ async def build_world(client: httpx.AsyncClient, tokens: Any, session: Any) -> W
     )
     naming = [e for e in events["items"] if str(editor.id) in str(e["changes"])]
     assert naming, "no audit event of the account names its editor"
+    # A review campaign over the force's accounts, the anonymous one among them.
+    campaign = await _ok(
+        await client.post(
+            f"{API}/campaigns",
+            json={"name": "Annual review", "due_on": str(clock.today() + timedelta(days=30))},
+            headers=comms,
+        ),
+        201,
+    )
     return World(
+        campaign_id=campaign["id"],
         owner=owner,
         editor=editor,
         account_id=account_id,
@@ -351,6 +367,7 @@ def _paths(world: World, path: str) -> list[str]:
         "objective_id": world.objective_id,
         "activity_id": world.activity_id,
         "event_id": world.event_id,
+        "campaign_id": world.campaign_id,
         "item": "force_admin_access_granted",
     }
     people = [str(world.owner.id), str(world.editor.id)] if "{person_id}" in path else [""]

@@ -1,0 +1,1 @@
+from tests.mail.inbox import inbox  # noqa: F401
