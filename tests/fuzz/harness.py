@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import schemathesis
@@ -14,6 +15,7 @@ from schemathesis.generation.meta import TestPhase
 from schemathesis.python import asgi
 from schemathesis.specs.openapi import stateful
 
+from app.workflows import effects
 from tests.fuzz.steering import Steering
 from tests.fuzz.world import HOME, World
 
@@ -140,9 +142,40 @@ def submitted_by_a_colleague(_ctx: Any, case: schemathesis.Case, _kwargs: dict[s
         return
     if meta.phase.name != TestPhase.STATEFUL or case.method.upper() != "POST":
         return
-    if case.path != "/api/v1/requests" or "Authorization" not in (case.headers or {}):
+    headers = case.headers or {}
+    if case.path != "/api/v1/requests" or "Authorization" not in headers:
         return
-    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    _fitting_kind(case, headers["Authorization"])
+    case.headers = {**headers, "Authorization": f"Bearer {token}"}
+
+
+# A kind that fits each state (SPEC §6), with the details it needs, tried in this order.
+_FITTING = (("registration", {}), ("decommission", {"reason_code": "other"}),
+            ("transfer", {}))  # fmt: skip
+
+
+def _fitting_kind(case: schemathesis.Case, auth: str) -> None:
+    """A request of a kind the account's state allows (the document cannot know the state):
+    the kind generated if it fits, else the first that does."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("account_id"), str):
+        return
+    with asgi.get_client(case.operation.app) as client:
+        reply = client.get(
+            f"/api/v1/accounts/{body['account_id']}", headers={"Authorization": auth}
+        )
+    if reply.status_code != 200:
+        return
+    account = SimpleNamespace(**reply.json())
+    if effects.fit_problem(str(body.get("kind")), account) is None:  # type: ignore[arg-type]
+        return
+    for kind, details in _FITTING:
+        if effects.fit_problem(kind, account) is None:  # type: ignore[arg-type]
+            owner = (
+                {"owner_id": body.get("details", {}).get("owner_id")} if kind == "transfer" else {}
+            )
+            body.update(kind=kind, details={**details, **{k: v for k, v in owner.items() if v}})
+            return
 
 
 _likely_root = stateful.is_likely_root_transition
