@@ -48,7 +48,7 @@ from app.units import service as units
 from app.units.schemas import UnitCreate
 from app.workflows import service as workflows
 from app.workflows.checklists import CHECKLISTS
-from app.workflows.schemas import ChecklistUpdate, RequestCreate
+from app.workflows.schemas import ChecklistUpdate, DecommissionRequestCreate
 
 DEMO_CALLERS: list[dict[str, Any]] = [
     {"label": "admin (national)", "sub": "admin@registry", "roles": ["admin"],
@@ -337,9 +337,11 @@ async def _requests_and_holds(w: _World) -> None:
     with w.days_ago(28):
         closing = await workflows.submit(
             s, tom,
-            RequestCreate(kind="decommission", account_id=w.by_handle["StaffsArchive"].id,
-                          reason="The archive feed is no longer used.",
-                          details={"reason_code": "dormant"}),
+            DecommissionRequestCreate(
+                kind="decommission", account_id=w.by_handle["StaffsArchive"].id,
+                reason="The archive feed is no longer used.",
+                details={"reason_code": "dormant"},
+            ),
         )  # fmt: skip
     with w.days_ago(27):
         await workflows.approve(s, priya, closing.request.id, "Agreed.")
@@ -363,9 +365,11 @@ async def _requests_and_holds(w: _World) -> None:
     with w.days_ago(6):
         events = await workflows.submit(
             s, priya,
-            RequestCreate(kind="decommission", account_id=w.by_handle["StaffsEvents"].id,
-                          reason="Events now posted from the corporate account.",
-                          details={"reason_code": "centralised"}),
+            DecommissionRequestCreate(
+                kind="decommission", account_id=w.by_handle["StaffsEvents"].id,
+                reason="Events now posted from the corporate account.",
+                details={"reason_code": "centralised"},
+            ),
         )  # fmt: skip
         await workflows.approve(s, tom, events.request.id, "Yes, fold it into the main feed.")
     with w.days_ago(5):

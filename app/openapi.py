@@ -10,6 +10,7 @@ clients and stateful test tools follow.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -126,7 +127,11 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
          {"objective_id": "$request.path.objective_id",
           "header.If-Match": "$response.header.ETag"}, None),
     ],
-    ("post", "/accounts", "201"): _account_links(),
+    # A new account: the request that brings it into oversight (or closes it), and on to
+    # each move of that request.
+    ("post", "/accounts", "201"): [
+        *_account_links(), ("post", "/requests", {}, {"account_id": _ID}),
+    ],
     ("get", "/accounts/{account_id}", "200"): [
         ("patch", "/accounts/{account_id}",
          {**_SAME_ACCOUNT, "header.If-Match": "$response.header.ETag"}, None),
@@ -156,6 +161,7 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
     ],
     ("post", "/requests", "201"): _request_links(_ID),
     ("post", "/requests/{request_id}/approve", "200"): _request_links(_ID),
+    ("post", "/requests/{request_id}/checklist/{item}", "200"): _request_links(_ID),
     ("get", "/requests/{request_id}", "200"): [
         ("post", f"/requests/{{request_id}}/{move}",
          {"request_id": "$request.path.request_id", "header.If-Match": "$response.header.ETag"},
@@ -232,7 +238,7 @@ def _name_enums(schema: dict[str, Any]) -> None:
         if not isinstance(node, dict):
             return node
         values = node.get("enum")
-        if node.get("type") == "string" and isinstance(values, list):
+        if node.get("type", "string") == "string" and isinstance(values, list):
             name = by_values.get(frozenset(values))
             if name is not None and len(values) == len(named[name]):
                 rest = {k: v for k, v in node.items() if k not in _ENUM_KEYS}
@@ -247,6 +253,36 @@ def _name_enums(schema: dict[str, Any]) -> None:
     for name, values in named.items():
         if f'"{REF}{name}"' in used:
             components[name] = {"title": name, "type": "string", "enum": list(values)}
+
+
+# AccountCreate's rule (named by its link, or by platform and handle, or both agreeing) as
+# two named forms: generators keep named alternatives, but drop an object whose `anyOf`
+# only lists required fields. The service still reads one AccountCreate.
+ACCOUNT_CREATE_FORMS = {
+    "AccountCreateByUrl": (("url",), "An account named by its link (platform and handle "
+                                     "are read from it; if given too, they must agree)."),
+    "AccountCreateByHandle": (("platform", "handle"), "An account named by its platform "
+                                                      "and handle (a link may be given too)."),
+}  # fmt: skip
+
+
+def _account_create_forms(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    base = components.pop("AccountCreate")
+    base.pop("anyOf", None)
+    for name, (required, description) in ACCOUNT_CREATE_FORMS.items():
+        form = copy.deepcopy(base)
+        form.update(title=name, description=description)
+        form["required"] = sorted({*form.get("required", []), *required})
+        for field in required:
+            prop = form["properties"][field]
+            options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+            if options:
+                prop.update(options[0])
+            prop.pop("default", None)
+        components[name] = form
+    body = _op(schema, "post", "/accounts")["requestBody"]["content"]["application/json"]
+    body["schema"] = {"anyOf": [{"$ref": REF + name} for name in ACCOUNT_CREATE_FORMS]}
 
 
 def _link_name(method: str, path: str) -> str:
@@ -356,6 +392,7 @@ def build(app: FastAPI) -> dict[str, Any]:
         for method, operation in item.items():
             if method in METHODS:
                 _finish_operation(path, method, operation)
+    _account_create_forms(schema)
     _add_links(schema)
     _name_enums(schema)
     return schema

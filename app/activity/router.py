@@ -116,7 +116,7 @@ CSV_BODY = {
         ),
         "content": {
             "text/csv": {
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "format": "binary"},
                 "example": "platform,handle,period_start,period_end,original_posts,reposts,"
                 "replies,followers,last_post_at\n"
                 "x,staffspoldogs,2026-10-01,2026-10-31,40,12,25,18000,2026-10-31T17:02:00Z\n",

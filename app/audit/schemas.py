@@ -22,7 +22,10 @@ class AuditEventRead(Output):
     action: str
     entity_type: str
     entity_id: str | None = Field(description="Null for a person the caller may not see.")
-    changes: dict[str, Any]
+    changes: dict[str, Any] = Field(
+        description="Per field: `[old, new]` for an edit; the value itself where an event "
+        "records an object as made (a force, a unit)."
+    )
     request_id: str | None
 
 

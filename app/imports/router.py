@@ -34,7 +34,7 @@ _BODY = {
             "At most `REGISTRY_IMPORT_MAX_ROWS` data rows (default "
             f"{MAX_ROWS_DEFAULT:,}) and 20 MiB; more → 413."
         ),
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 

@@ -112,6 +112,34 @@ async def summary(
     return SummaryRead(forces=forces)
 
 
+_CSV_ONLY = {
+    200: {
+        "description": "The summary as CSV.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/summary.csv",
+    response_class=Response,
+    responses={**errors(*AUTH_ERRORS, 404), **_CSV_ONLY},
+    operation_id="summary_report_csv",
+)
+async def summary_csv(
+    request: Request, session: Session, principal: Reader, force: ForceQuery = None
+) -> Response:
+    """The summary report as CSV, whatever the `Accept` (for generated clients, whose
+    summary_report reads JSON)."""
+    parts = request.app.state.settings.report_parallelism
+    forces = await service.summary(session, request.app.state.db, principal, force, parts)
+    return Response(
+        _summary_csv(forces),
+        media_type=CSV_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
+    )
+
+
 @router.get(
     "/compliance",
     response_model=Page[ComplianceItem],

@@ -2,11 +2,33 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from app.accounts.schemas import Classification, Flag, Platform, Status
+from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS
 from app.schemas import Output, PersonRef
+
+
+class _Counts(Output):
+    """A count for every value of a vocabulary (zero included), read as `counts[value]`."""
+
+    def __getitem__(self, key: str) -> int:
+        return int(getattr(self, key))
+
+
+def _counts(name: str, values: tuple[str, ...], doc: str) -> Any:
+    fields: dict[str, Any] = {value: (int, ...) for value in values}
+    return create_model(name, __base__=_Counts, __doc__=doc, **fields)
+
+
+PlatformCounts = _counts("PlatformCounts", PLATFORMS, "Records per platform.")
+ClassificationCounts = _counts(
+    "ClassificationCounts", CLASSIFICATIONS, "Records per classification."
+)
+StatusCounts = _counts("StatusCounts", ACCOUNT_STATUSES, "Records per status.")
+FlagCounts = _counts("FlagCounts", FLAGS, "Live accounts raising each flag.")
 
 
 class ForceSummary(Output):
@@ -14,10 +36,10 @@ class ForceSummary(Output):
     name: str
     total: int = Field(description="Every account record in the force, whatever its status.")
     live: int = Field(description="Accounts that are not decommissioned or rejected.")
-    by_platform: dict[str, int] = Field(description="All records, per platform.")
-    by_classification: dict[str, int] = Field(description="All records, per classification.")
-    by_status: dict[str, int] = Field(description="All records, per status.")
-    by_flag: dict[str, int] = Field(description="Live accounts raising each flag.")
+    by_platform: PlatformCounts = Field(description="All records, per platform.")
+    by_classification: ClassificationCounts = Field(description="All records, per classification.")
+    by_status: StatusCounts = Field(description="All records, per status.")
+    by_flag: FlagCounts = Field(description="Live accounts raising each flag.")
     compliance_rate: float | None = Field(
         description="Share of live accounts that raise no flag (0 to 1, four decimals); "
         "null when the force has no live account."
@@ -48,4 +70,4 @@ class ComplianceItem(Output):
     review_due_on: date | None
     last_post_at: datetime | None
     flags: list[Flag]
-    why: dict[str, str] = Field(description="A short reason per raised flag.")
+    why: dict[Flag, str] = Field(description="A short reason per raised flag.")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
@@ -16,6 +16,9 @@ from app.schemas import AUTH_ERRORS, ForceCode, errors, filled
 from app.workflows import service
 from app.workflows.checklists import CHECKLISTS, item_of
 from app.workflows.schemas import (
+    READ,
+    SUMMARY,
+    ChecklistItem,
     ChecklistItemRead,
     ChecklistUpdate,
     DecisionRead,
@@ -39,17 +42,21 @@ IfMatch = Annotated[
         alias="If-Match", max_length=200, description="Optional: refuse if the request changed."
     ),
 ]
-ItemName = Annotated[str, Path(max_length=64)]
+ItemName = Annotated[ChecklistItem, Path(description="One of the request kind's items.")]
 # No body, or an object; a JSON `null` body is refused like any other non-object.
 Move = Annotated[MoveBody, Body()]
 _NO_COMMENT = MoveBody()
 
 
-def _summary(request: Request, force: str, principal: Principal, shown: bool) -> RequestSummary:
+class RequestSummaryPage(Page[RequestSummary]):  # type: ignore[valid-type]
+    """A page of requests, each of its kind."""
+
+
+def _summary(request: Request, force: str, principal: Principal, shown: bool) -> Any:
     """A request as the caller may see it: where it may not see the operators of the
     request's account (`app.auth.redaction`), no one is named but the caller itself."""
     own = request.requested_by == principal.sub
-    return RequestSummary(
+    return SUMMARY.validate_python(dict(
         id=request.id,
         force=force,
         kind=request.kind,
@@ -64,7 +71,7 @@ def _summary(request: Request, force: str, principal: Principal, shown: bool) ->
         version=request.version,
         created_at=request.created_at,
         updated_at=request.updated_at,
-    )
+    ))  # fmt: skip
 
 
 async def _read(
@@ -72,7 +79,7 @@ async def _read(
     principal: Principal,
     view: service.RequestView,
     response: Response | None = None,
-) -> RequestRead:
+) -> Any:
     request = view.request
     shown = request.account_id in await accounts.operators_shown(
         session, principal, {request.account_id}
@@ -113,12 +120,12 @@ async def _read(
     timeline.sort(key=lambda e: e.at)
     if response is not None:
         response.headers["ETag"] = view.etag
-    return RequestRead(
+    return READ.validate_python({
         **_summary(request, view.force, principal, shown).model_dump(),
-        decisions=decisions,
-        checklist=checklist,
-        timeline=timeline,
-    )
+        "decisions": decisions,
+        "checklist": [item.model_dump() for item in checklist],
+        "timeline": timeline,
+    })  # fmt: skip
 
 
 def _order(kind: str, item: str) -> int:
@@ -141,7 +148,7 @@ async def submit_request(
     return await idempotent(session, principal, key, fingerprint("requests", body), create)
 
 
-@router.get("", response_model=Page[RequestSummary], responses=errors(*AUTH_ERRORS, 404))
+@router.get("", response_model=RequestSummaryPage, responses=errors(*AUTH_ERRORS, 404))
 async def list_requests(
     session: Session,
     principal: Reader,
@@ -158,14 +165,14 @@ async def list_requests(
     force: Annotated[ForceCode | None, Query(description="National callers: one force.")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[RequestSummary]:
+) -> RequestSummaryPage:
     """Requests in the caller's scope, newest first (staff: their own and their accounts')."""
     rows, next_cursor = await service.page(
         session, principal, force=force, status=status, kind=kind, account_id=account_id,
         mine=mine, cursor=cursor, limit=limit,
     )  # fmt: skip
     shown = await accounts.operators_shown(session, principal, {r.account_id for r, _ in rows})
-    return Page[RequestSummary](
+    return RequestSummaryPage(
         items=[_summary(r, code, principal, r.account_id in shown) for r, code in rows],
         next_cursor=next_cursor,
     )
@@ -299,5 +306,5 @@ async def set_checklist_item(
     response: Response,
 ) -> RequestRead:
     """Tick (or untick) a checklist item of an approved request (comms_admin, admin)."""
-    view = await service.set_checklist_item(session, principal, request_id, item, body)
+    view = await service.set_checklist_item(session, principal, request_id, item.value, body)
     return await _read(session, principal, view, response)

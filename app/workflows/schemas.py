@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from typing_extensions import TypedDict
 
 from app.errors import ValidationFailed
 from app.models.enums import DECOMMISSION_REASONS, REQUEST_KINDS, REQUEST_STATUSES
 from app.schemas import Code, Input, LongText, Output
+from app.workflows.checklists import CHECKLISTS
 
 RequestKind = Literal["registration", "transfer", "decommission", "owner_change"]
 RequestStatus = Literal["submitted", "approved", "completed", "rejected", "withdrawn", "cancelled"]
@@ -66,32 +74,49 @@ def parse_details(kind: str, raw: dict[str, Any]) -> Input:
         raise ValidationFailed(f"Invalid details for a {kind} request: {detail}", errors) from None
 
 
-def _details_per_kind(schema: dict[str, Any]) -> None:
-    # `details` is checked per kind by parse_details (so its errors name body.details.*);
-    # the document states the same rule: one branch per kind, each with its details.
-    branches = []
-    for kind, model in DETAILS.items():
-        details = model.model_json_schema()
-        details.pop("title", None)
-        branch: dict[str, Any] = {
-            "properties": {"kind": {"const": kind}, "details": details},
-            "required": ["kind"],
-        }
-        if details.get("required"):
-            branch["required"] = ["kind", "details"]
-        branches.append(branch)
-    schema["oneOf"] = branches
+class _RequestCreateBase(BaseModel):
+    # Input's rules, less its before-validators (no date or boolean field here), which a
+    # discriminator field may not have.
+    model_config = Input.model_config
 
-
-class RequestCreate(Input):
-    model_config = ConfigDict(json_schema_extra=_details_per_kind)
-
-    kind: RequestKind
     account_id: uuid.UUID
     reason: LongText = ""
-    details: dict[str, Any] = Field(
-        default_factory=dict, max_length=20, description="Per kind: see the branches."
-    )
+
+
+class RegistrationRequestCreate(_RequestCreateBase):
+    """Bring an account into official oversight (its details are empty)."""
+
+    kind: Literal["registration"]
+    details: RegistrationDetails = Field(default_factory=RegistrationDetails)
+
+
+class TransferRequestCreate(_RequestCreateBase):
+    """Make an account official under a new owner, unit or objectives."""
+
+    kind: Literal["transfer"]
+    details: TransferDetails = Field(default_factory=TransferDetails)
+
+
+class DecommissionRequestCreate(_RequestCreateBase):
+    """Close an account: why, and where its followers go."""
+
+    kind: Literal["decommission"]
+    details: DecommissionDetails
+
+
+class OwnerChangeRequestCreate(_RequestCreateBase):
+    """Hand an account to another owner."""
+
+    kind: Literal["owner_change"]
+    details: OwnerChangeDetails
+
+
+# One schema per kind, told apart by `kind`: generated clients get one type for each.
+RequestCreate = Annotated[
+    RegistrationRequestCreate | TransferRequestCreate | DecommissionRequestCreate
+    | OwnerChangeRequestCreate,
+    Field(discriminator="kind"),
+]  # fmt: skip
 
 
 class MoveBody(Input):
@@ -113,14 +138,37 @@ class DecisionRead(Output):
     at: datetime
 
 
-class ChecklistItemRead(Output):
-    item: str
+def _items(name: str, kinds: tuple[str, ...]) -> type[StrEnum]:
+    names = dict.fromkeys(item.name for kind in kinds for item in CHECKLISTS[kind])
+    return StrEnum(name, {n: n for n in names})  # type: ignore[return-value]
+
+
+# The checklist items of each kind (SPEC §6), and every item of any kind (the path of
+# set_checklist_item: an item of another kind than the request's is a 404).
+ChecklistItem = _items("ChecklistItem", tuple(CHECKLISTS))
+TransferChecklistItem = _items("TransferChecklistItem", ("transfer",))
+DecommissionChecklistItem = _items("DecommissionChecklistItem", ("decommission",))
+
+
+class _ChecklistEntry(Output):
     required: bool
-    system: bool
+    system: bool = Field(description="Ticked by the registry itself, never by hand.")
     done: bool
     note: str | None
     done_by: str | None
     done_at: datetime | None
+
+
+class ChecklistItemRead(_ChecklistEntry):
+    item: ChecklistItem  # type: ignore[valid-type]
+
+
+class TransferChecklistItemRead(_ChecklistEntry):
+    item: TransferChecklistItem  # type: ignore[valid-type]
+
+
+class DecommissionChecklistItemRead(_ChecklistEntry):
+    item: DecommissionChecklistItem  # type: ignore[valid-type]
 
 
 class TimelineEntry(BaseModel):
@@ -130,13 +178,32 @@ class TimelineEntry(BaseModel):
     comment: str | None = None
 
 
-class RequestSummary(Output):
+# The details a request answers with: as submitted, less every person where the caller may
+# not see who runs the account (`operators_redacted`); a field not given is absent.
+class RegistrationDetailsRead(TypedDict):
+    pass
+
+
+class TransferDetailsRead(TypedDict, total=False):
+    owner_id: uuid.UUID
+    unit_id: uuid.UUID
+    objectives: list[str]
+
+
+class DecommissionDetailsRead(TypedDict):
+    reason_code: DecommissionReason
+    redirect_account_id: NotRequired[uuid.UUID]
+
+
+class OwnerChangeDetailsRead(TypedDict):
+    new_owner_id: NotRequired[uuid.UUID]
+
+
+class _RequestSummaryBase(Output):
     id: uuid.UUID
     force: str
-    kind: RequestKind
     account_id: uuid.UUID
     reason: str
-    details: dict[str, Any]
     status: RequestStatus
     requested_by: str | None = Field(
         description="The requester's sign-in subject; null (as are its name and person id) "
@@ -154,7 +221,59 @@ class RequestSummary(Output):
     updated_at: datetime
 
 
-class RequestRead(RequestSummary):
+class RegistrationRequestSummary(_RequestSummaryBase):
+    kind: Literal["registration"]
+    details: RegistrationDetailsRead
+
+
+class TransferRequestSummary(_RequestSummaryBase):
+    kind: Literal["transfer"]
+    details: TransferDetailsRead
+
+
+class DecommissionRequestSummary(_RequestSummaryBase):
+    kind: Literal["decommission"]
+    details: DecommissionDetailsRead
+
+
+class OwnerChangeRequestSummary(_RequestSummaryBase):
+    kind: Literal["owner_change"]
+    details: OwnerChangeDetailsRead
+
+
+RequestSummary = Annotated[
+    RegistrationRequestSummary | TransferRequestSummary | DecommissionRequestSummary
+    | OwnerChangeRequestSummary,
+    Field(discriminator="kind"),
+]  # fmt: skip
+
+
+class _RequestReadExtras(BaseModel):
     decisions: list[DecisionRead]
-    checklist: list[ChecklistItemRead]
     timeline: list[TimelineEntry]
+
+
+class RegistrationRequestRead(RegistrationRequestSummary, _RequestReadExtras):
+    checklist: list[ChecklistItemRead] = Field(max_length=0, description="None for this kind.")
+
+
+class TransferRequestRead(TransferRequestSummary, _RequestReadExtras):
+    checklist: list[TransferChecklistItemRead]
+
+
+class DecommissionRequestRead(DecommissionRequestSummary, _RequestReadExtras):
+    checklist: list[DecommissionChecklistItemRead]
+
+
+class OwnerChangeRequestRead(OwnerChangeRequestSummary, _RequestReadExtras):
+    checklist: list[ChecklistItemRead] = Field(max_length=0, description="None for this kind.")
+
+
+# A request with its decisions, checklist and timeline; one schema per kind.
+RequestRead = Annotated[
+    RegistrationRequestRead | TransferRequestRead | DecommissionRequestRead
+    | OwnerChangeRequestRead,
+    Field(discriminator="kind"),
+]  # fmt: skip
+SUMMARY: TypeAdapter[Any] = TypeAdapter(RequestSummary)
+READ: TypeAdapter[Any] = TypeAdapter(RequestRead)

@@ -173,7 +173,7 @@ async def submit(session: AsyncSession, principal: Principal, body: RequestCreat
             raise NotOperator("Staff may submit requests only for accounts they operate.")
     request = await open_request(
         session, principal, kind=body.kind, account=account, reason=body.reason,
-        details=body.details,
+        details=body.details.model_dump(mode="json", exclude_unset=True),
     )  # fmt: skip
     return await get(session, principal, request.id)
 

@@ -80,14 +80,17 @@ async def test_each_vocabulary_is_one_component_shared_by_inputs_and_outputs(doc
 
     account = {"platform": "Platform", "classification": "Classification",
                "status": "AccountStatus"}  # fmt: skip
-    for model in ("AccountRead", "AccountCreate", "AccountBrief", "ComplianceItem"):
+    for model in ("AccountRead", "AccountCreateByUrl", "AccountCreateByHandle", "AccountBrief",
+                  "ComplianceItem"):  # fmt: skip
         for name, vocabulary in account.items():
             if name in components[model]["properties"]:
                 assert _ref(field(model, name)) == vocabulary, (model, name)
     assert _ref(field("AccountRead", "flags")["items"]) == "Flag"
-    assert _ref(field("RequestRead", "kind")) == "RequestKind"
-    assert _ref(field("RequestRead", "status")) == "RequestStatus"
-    assert _ref(field("RequestCreate", "kind")) == "RequestKind"
+    for kind in ("Registration", "Transfer", "Decommission", "OwnerChange"):
+        assert _ref(field(f"{kind}RequestRead", "status")) == "RequestStatus"
+        assert _ref(field(f"{kind}RequestSummary", "status")) == "RequestStatus"
+    assert _ref(field("DecommissionDetailsRead", "reason_code")) == "DecommissionReason"
+    assert _ref(field("ComplianceItem", "why")["propertyNames"]) == "Flag"
     assert _ref(field("UnitRead", "kind")) == "UnitKind"
     assert _ref(field("UnitCreate", "kind")) == "UnitKind"
     parameters = {

@@ -4,12 +4,18 @@ configuration, and how valid cases are aimed at the seeded registry."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import schemathesis
+from schemathesis.generation.meta import TestPhase
 from schemathesis.python import asgi
+from schemathesis.specs.openapi import stateful
 
+from app.workflows import effects
 from tests.fuzz.steering import Steering
 from tests.fuzz.world import HOME, World
 
@@ -122,10 +128,85 @@ def current_etag(_ctx: Any, case: schemathesis.Case, _kwargs: dict[str, Any]) ->
     case.headers = {**headers, "If-Match": reply.headers.get("ETag", "*")}
 
 
+# A colleague's token (another comms admin of the home force), set by the stateful test: a
+# scenario's request is submitted by the colleague, so that the caller may decide it (no one
+# approves their own request, SPEC §6) and the links on to approve, checklist and complete
+# lead to valid calls.
+COLLEAGUE: dict[str, str] = {}
+
+
+def submitted_by_a_colleague(_ctx: Any, case: schemathesis.Case, _kwargs: dict[str, Any]) -> None:
+    meta = case.meta
+    token = COLLEAGUE.get("token")
+    if token is None or meta is None or not meta.generation.mode.is_positive:
+        return
+    if meta.phase.name != TestPhase.STATEFUL or case.method.upper() != "POST":
+        return
+    headers = case.headers or {}
+    if case.path != "/api/v1/requests" or "Authorization" not in headers:
+        return
+    _fitting_kind(case, headers["Authorization"])
+    case.headers = {**headers, "Authorization": f"Bearer {token}"}
+
+
+# A kind that fits each state (SPEC §6), with the details it needs, tried in this order.
+_FITTING = (("registration", {}), ("decommission", {"reason_code": "other"}),
+            ("transfer", {}))  # fmt: skip
+
+
+def _fitting_kind(case: schemathesis.Case, auth: str) -> None:
+    """A request of a kind the account's state allows (the document cannot know the state):
+    the kind generated if it fits, else the first that does."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("account_id"), str):
+        return
+    with asgi.get_client(case.operation.app) as client:
+        reply = client.get(
+            f"/api/v1/accounts/{body['account_id']}", headers={"Authorization": auth}
+        )
+    if reply.status_code != 200:
+        return
+    account = SimpleNamespace(**reply.json())
+    if effects.fit_problem(str(body.get("kind")), account) is None:  # type: ignore[arg-type]
+        return
+    for kind, details in _FITTING:
+        if effects.fit_problem(kind, account) is None:  # type: ignore[arg-type]
+            owner = (
+                {"owner_id": body.get("details", {}).get("owner_id")} if kind == "transfer" else {}
+            )
+            body.update(kind=kind, details={**details, **{k: v for k, v in owner.items() if v}})
+            return
+
+
+_likely_root = stateful.is_likely_root_transition
+
+
+def _creates_are_roots(operation: Any, node: Any, produced_anywhere: set[str]) -> bool:
+    # Schemathesis names a resource after its schema (AccountRead, UnitRead) but the one an
+    # id field refers to after the field (owner_id: "Owner", unit_id: "Unit"), so it finds
+    # no producer for them and never starts a scenario with a create whose body names other
+    # objects (an account, a request). Every create here can succeed: let scenarios start
+    # with it, so that account creation leads on to a request and its moves.
+    create = operation.method == "post" and not operation.path_parameters
+    return create or _likely_root(operation, node, produced_anywhere)
+
+
 def install_hooks() -> None:
     """`before_call` hooks can only be global; installed for the fuzz tests' lifetime."""
-    schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.register_hook_with_name(current_etag, "before_call")
+    for hook in (current_etag, submitted_by_a_colleague):
+        schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.register_hook_with_name(hook, "before_call")
 
 
 def uninstall_hooks() -> None:
-    schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.unregister(current_etag)
+    for hook in (current_etag, submitted_by_a_colleague):
+        schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.unregister(hook)
+
+
+@contextmanager
+def creates_are_roots() -> Iterator[None]:
+    """Scenarios may start with any create (see _creates_are_roots)."""
+    stateful.is_likely_root_transition = _creates_are_roots
+    try:
+        yield
+    finally:
+        stateful.is_likely_root_transition = _likely_root

@@ -119,12 +119,21 @@ class Steering:
             return
         if "force" in body or (self.national and "force" in _properties(case)):
             body["force"] = HOME
+        linked = case.meta is not None and case.meta.phase.name == TestPhase.STATEFUL
         for name, value in list(body.items()):
+            if linked and name == "account_id":
+                continue  # a scenario's request is for the account its link names
             if name in KINDS and value is not None:
                 body[name] = self._id(name, value)
         if isinstance(body.get("objectives"), list):
             codes = self.world.codes["objective"]
             body["objectives"] = sorted({_pick(c, codes) for c in body["objectives"]})
+        if body.get("kind") == "transfer":
+            # A transfer names its new owner where the account has none (the document
+            # cannot know which accounts have one): always name one.
+            details = body.setdefault("details", {})
+            if isinstance(details, dict) and details.get("owner_id") is None:
+                details["owner_id"] = self._id("owner_id", json.dumps(body, default=str))
         if isinstance(body.get("details"), dict):
             details = body["details"]
             for name, value in list(details.items()):
@@ -281,8 +290,12 @@ def _last_id(path: str) -> str | None:
 def _properties(case: schemathesis.Case) -> dict[str, Any]:
     body = case.operation.definition.raw.get("requestBody", {})
     schema = body.get("content", {}).get("application/json", {}).get("schema", {})
-    ref = schema.get("$ref")
-    if ref:
-        name = ref.rsplit("/", 1)[1]
-        schema = case.operation.schema.raw_schema["components"]["schemas"][name]
-    return dict(schema.get("properties", {}))
+    components = case.operation.schema.raw_schema["components"]["schemas"]
+    properties: dict[str, Any] = {}
+    # One schema, or named alternatives (a request's kinds, account creation's two forms).
+    for option in [schema, *schema.get("anyOf", []), *schema.get("oneOf", [])]:
+        ref = option.get("$ref")
+        if ref:
+            option = components[ref.rsplit("/", 1)[1]]
+        properties.update(option.get("properties", {}))
+    return properties

@@ -84,11 +84,48 @@ async def test_links_lead_from_creates_to_the_operations_on_what_was_created(doc
     assert links > 60
 
 
-async def test_request_details_are_stated_per_kind(document):
-    schema = document["components"]["schemas"]["RequestCreate"]
-    kinds = {branch["properties"]["kind"]["const"]: branch for branch in schema["oneOf"]}
-    assert kinds.keys() == {"registration", "transfer", "decommission", "owner_change"}
-    assert kinds["owner_change"]["properties"]["details"]["required"] == ["new_owner_id"]
+async def test_request_kinds_are_a_union_told_apart_by_kind_each_with_its_details(document):
+    schemas = document["components"]["schemas"]
+    kinds = {"registration": "Registration", "transfer": "Transfer",
+             "decommission": "Decommission", "owner_change": "OwnerChange"}  # fmt: skip
+    requests = document["paths"][API + "/requests"]
+    body = requests["post"]["requestBody"]["content"]["application/json"]["schema"]
+    answer = requests["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    for union, suffix in ((body, "RequestCreate"), (answer, "RequestRead")):
+        mapping = {kind: f"#/components/schemas/{name}{suffix}" for kind, name in kinds.items()}
+        assert union["discriminator"] == {"propertyName": "kind", "mapping": mapping}
+        assert sorted(o["$ref"] for o in union["oneOf"]) == sorted(mapping.values())
+        for kind, ref in mapping.items():
+            schema = schemas[ref.rsplit("/", 1)[1]]
+            assert schema["properties"]["kind"]["const"] == kind
+            assert "kind" in schema["required"]
+    details = schemas["OwnerChangeRequestCreate"]["properties"]["details"]
+    assert schemas[details["$ref"].rsplit("/", 1)[1]]["required"] == ["new_owner_id"]
+    assert "details" in schemas["DecommissionRequestCreate"]["required"]
+    assert "details" not in schemas["TransferRequestCreate"]["required"]
+    # Each kind's checklist names only its own items; the path names any kind's.
+    transfer = schemas["TransferChecklistItemRead"]["properties"]["item"]
+    assert transfer == {"$ref": "#/components/schemas/TransferChecklistItem"}
+    assert "credentials_in_force_vault" in schemas["TransferChecklistItem"]["enum"]
+    assert "content_archived" not in schemas["TransferChecklistItem"]["enum"]
+    tick = document["paths"][API + "/requests/{request_id}/checklist/{item}"]["post"]
+    item = next(p for p in tick["parameters"] if p["name"] == "item")
+    assert item["schema"]["$ref"] == "#/components/schemas/ChecklistItem"
+    assert set(schemas["ChecklistItem"]["enum"]) == set(
+        schemas["TransferChecklistItem"]["enum"] + schemas["DecommissionChecklistItem"]["enum"]
+    )
+
+
+async def test_account_creation_is_two_named_forms(document):
+    schemas = document["components"]["schemas"]
+    body = document["paths"][API + "/accounts"]["post"]["requestBody"]["content"]
+    assert body["application/json"]["schema"] == {"anyOf": [
+        {"$ref": "#/components/schemas/AccountCreateByUrl"},
+        {"$ref": "#/components/schemas/AccountCreateByHandle"},
+    ]}  # fmt: skip
+    assert schemas["AccountCreateByUrl"]["required"] == ["classification", "url"]
+    assert schemas["AccountCreateByHandle"]["required"] == ["classification", "handle", "platform"]
+    assert "AccountCreate" not in schemas
 
 
 async def test_method_not_allowed_names_every_method_the_path_serves(client):

@@ -135,6 +135,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/audit/proof/consistency"):                 "D  A  A  D  D  A",
     # Reports: comms_admin and psd (own force), auditor and admin (all forces).
     ("GET",    f"{V}/reports/summary"):                         "D  A  A  D  A  A",
+    ("GET",    f"{V}/reports/summary.csv"):                     "D  A  A  D  A  A",
     ("GET",    f"{V}/reports/compliance"):                      "D  A  A  D  A  A",
     ("POST",   f"{V}/imports/accounts"):                        "D  A  D  D  D  A",
     # Look-alikes: any reader for an account in scope; reported links: oversight.

@@ -130,6 +130,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V}/audit/proof/consistency"): frozenset(),
     ("GET", f"{V}/public/audit-key"): frozenset(),
     ("GET", f"{V}/reports/summary"): frozenset(),
+    ("GET", f"{V}/reports/summary.csv"): frozenset(),
     ("GET", f"{V}/reports/compliance"): OVERSIGHT,
     ("POST", f"{V}/imports/accounts"): frozenset(),
     ("GET", f"{V}/public/verify"): frozenset(),
@@ -148,8 +149,10 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
 CSV_ROUTES = frozenset({f"{V}/accounts", f"{V}/reports/compliance", f"{V}/reports/summary"})
 # Schemas that carry a person: a GET route answering one must expect someone to see it.
 PERSON_SCHEMAS = frozenset(
-    {"Operator", "PersonRef", "PersonRead", "MyPerson", "AuditEventRead", "RequestSummary"}
-)
+    {"Operator", "PersonRef", "PersonRead", "MyPerson", "AuditEventRead"}
+    | {f"{kind}Request{form}" for kind in ("Registration", "Transfer", "Decommission",
+                                          "OwnerChange") for form in ("Summary", "Read")}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
