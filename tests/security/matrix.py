@@ -137,6 +137,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/public/verify"):                           PUBLIC,
     ("GET",    f"{V}/public/accounts"):                         PUBLIC,
     ("GET",    f"{V}/public/audit-key"):                        PUBLIC,
+    ("GET",    f"{V}/public/feed.atom"):                        PUBLIC,
+    ("GET",    "/verify"):                                      PUBLIC,
+    ("GET",    "/directory/{force}"):                           PUBLIC,
 }
 # fmt: on
 
@@ -264,6 +267,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", f"{V}/requests/{{request_id}}/checklist/{{item}}"): Call(json={"done": True}),
     ("POST", f"{V}/imports/accounts"): Call(csv=_ACCOUNTS_CSV, query={"force": "{force}"}),
     ("GET", f"{V}/public/verify"): Call(query={"url": "https://x.com/{other_handle}"}),
+    ("GET", "/verify"): Call(query={"url": "https://x.com/{other_handle}"}),
     ("GET", f"{V}/audit/proof/inclusion"): Call(query={"event_id": "{event_id}"}),
     ("GET", f"{V}/audit/proof/consistency"): Call(query={"first": "0"}),
 }

@@ -67,7 +67,9 @@ def json_body_routes(app: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(method, path, resolved request schema) of every route taking a JSON body."""
     doc = app.openapi()
     out = []
-    for method, path, _route in api_routes(app):
+    for method, path, route in api_routes(app):
+        if not route.include_in_schema:  # the public's HTML pages take no body
+            continue
         op = doc["paths"][path][method.lower()]
         content = op.get("requestBody", {}).get("content", {})
         if "application/json" in content:
