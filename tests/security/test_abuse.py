@@ -157,7 +157,12 @@ class Checker:
         r = await self.client.request(**kwargs)
         self.sent += 1
         after = await counts(self.db)
-        problem = r.headers.get("content-type", "").startswith(PROBLEM)
+        content_type = r.headers.get("content-type", "")
+        problem = content_type.startswith(PROBLEM)
+        if not str(r.request.url.path).startswith("/api/"):
+            # The public's pages answer with an HTML page (or, for a path no route takes,
+            # the app's problem+json).
+            problem = problem or content_type.startswith("text/html")
         ok = 400 <= r.status_code < 500 and problem
         if not refused:
             ok = r.status_code < 400 or ok
