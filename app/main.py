@@ -43,6 +43,8 @@ from app.people.router import router as people_router
 from app.public.router import router as public_router
 from app.reports.router import router as reports_router
 from app.units.router import router as units_router
+from app.web.router import router as web_router
+from app.web.router import static_assets
 from app.webhooks.router import router as webhooks_router
 from app.workflows.bulk_router import router as bulk_requests_router
 from app.workflows.router import router as workflows_router
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(ops_router)
     app.mount("/static/swagger", StaticFiles(directory=swagger_assets()), name="swagger")
+    app.include_router(web_router)  # the public's pages: /verify, /directory/{force}
+    app.mount("/static/site", StaticFiles(directory=static_assets()), name="site")
 
     if settings.cors_origins:
         app.add_middleware(

@@ -57,6 +57,7 @@ ENDPOINTS = [
     ("list_dormant", "GET /accounts?limit=50&flag=dormant", None),
     ("list_guidelines", "GET /accounts?limit=50&flag=guidelines_outstanding", None),
     ("public_verify", "GET /public/verify?url=", None),
+    ("public_verify_lookalike", "GET /public/verify?url= (a look-alike)", None),
     ("summary", "GET /reports/summary (national, c=1)", 1),
     ("summary_c4", "GET /reports/summary (national, c=4)", 4),
 ]
@@ -383,6 +384,13 @@ def read_entries(t: dict[str, Any], tok: Tokens) -> dict[str, list[Entry]]:
             for *_, u in sample
             if u
         ],
+        # An unverified handle with an account's skeleton: its X handle without the
+        # separator (`staff_1a2` -> `staff1a2`), which no account has.
+        "public_verify_lookalike": [
+            ("GET", f"/api/v1/public/verify?url={quote(u.replace('_', ''), safe='')}", None, None)
+            for _, _, p, h, u in sample
+            if p == "x" and "_" in h and u
+        ],
         "summary": [("GET", "/api/v1/reports/summary", admin, None)],
     }
 
@@ -585,6 +593,15 @@ def print_targets(results: list[dict[str, Any]]) -> list[str]:
     judge(
         None if ratio is None else ratio >= 0.6,
         f"GET /accounts/{{id}} at {_fmt(ratio and ratio * 100, 0)} % of baseline (>= 60 %)",
+    )
+    ver, alike = (
+        large["endpoints"].get(k, {}) for k in ("public_verify", "public_verify_lookalike")
+    )
+    share = alike["rps"] / ver["rps"] if ver.get("rps") and alike.get("rps") else None
+    judge(
+        None if share is None else share >= 0.5,
+        f"/public/verify for a look-alike at {_fmt(share and share * 100, 0)} % of a verified "
+        "one's req/s (>= 50 %)",
     )
     for key in ("list", "list_dormant", "list_guidelines"):
         page = large["endpoints"].get(key, {})

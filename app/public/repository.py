@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
-from app.models import Account, Force
+from app.models import Account, AuditEvent, Force
 from app.pagination import after
 
 PUBLIC_CLASSIFICATIONS = ("corporate", "official")
@@ -70,3 +71,55 @@ async def directory(
         query = query.where(after([Account.platform, Account.handle], after_key))
     query = query.order_by(Account.platform, Account.handle).limit(limit)
     return list((await session.execute(query)).all())
+
+
+# Audit actions that can add an account to the directory, change what it shows or take
+# it off (the feed); the service decides which of their events do.
+FEED_ACTIONS = (
+    "account.created",
+    "account.imported",
+    "account.updated",
+    "account.status_changed",
+    "account.registered",
+    "account.decommissioning",
+    "account.decommissioned",
+    "account.transferred",
+)
+
+
+async def directory_events(session: AsyncSession, force_id: Any, limit: int) -> list[sa.Row[Any]]:
+    """The latest `limit` account events that may touch the directory, newest first
+    (ix_audit_events_force_id_id for one force, the primary key otherwise)."""
+    query = sa.select(
+        AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.entity_id, AuditEvent.changes
+    ).where(AuditEvent.entity_type == "account", AuditEvent.action.in_(FEED_ACTIONS))
+    if force_id is not None:
+        query = query.where(AuditEvent.force_id == force_id)
+    query = query.order_by(AuditEvent.id.desc()).limit(limit)
+    return list((await session.execute(query)).all())
+
+
+async def feed_accounts(session: AsyncSession, ids: Collection[uuid.UUID]) -> list[sa.Row[Any]]:
+    """The accounts those events are about, whatever their classification and status now."""
+    if not ids:
+        return []
+    query = (
+        sa.select(
+            Account.id,
+            Account.platform,
+            Account.handle,
+            Account.url,
+            Account.display_name,
+            Account.classification,
+            Account.status,
+            Force.code.label("force_code"),
+            Force.name.label("force_name"),
+        )
+        .join(Force, Force.id == Account.force_id)
+        .where(Account.id.in_(list(ids)))
+    )
+    return list((await session.execute(query)).all())
+
+
+async def force_name(session: AsyncSession, force_id: Any) -> str | None:
+    return await session.scalar(sa.select(Force.name).where(Force.id == force_id))

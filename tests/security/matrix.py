@@ -155,6 +155,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/public/verify"):                           PUBLIC,
     ("GET",    f"{V}/public/accounts"):                         PUBLIC,
     ("GET",    f"{V}/public/audit-key"):                        PUBLIC,
+    ("GET",    f"{V}/public/feed.atom"):                        PUBLIC,
+    ("GET",    "/verify"):                                      PUBLIC,
+    ("GET",    "/directory/{force}"):                           PUBLIC,
 }
 # fmt: on
 
@@ -298,6 +301,7 @@ CALLS: dict[tuple[str, str], Call] = {
         json={"url": "https://hooks.example.org/matrix{n}", "event_types": ["*"]}
     ),
     ("PATCH", f"{V}/webhooks/{{webhook_id}}"): Call(json={"active": False}, headers=ANY_VERSION),
+    ("GET", "/verify"): Call(query={"url": "https://x.com/{other_handle}"}),
     ("GET", f"{V}/audit/proof/inclusion"): Call(query={"event_id": "{event_id}"}),
     ("GET", f"{V}/audit/proof/consistency"): Call(query={"first": "0"}),
 }

@@ -67,7 +67,9 @@ def json_body_routes(app: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(method, path, resolved request schema) of every route taking a JSON body."""
     doc = app.openapi()
     out = []
-    for method, path, _route in api_routes(app):
+    for method, path, route in api_routes(app):
+        if not route.include_in_schema:  # the public's HTML pages take no body
+            continue
         op = doc["paths"][path][method.lower()]
         content = op.get("requestBody", {}).get("content", {})
         if "application/json" in content:
@@ -155,7 +157,12 @@ class Checker:
         r = await self.client.request(**kwargs)
         self.sent += 1
         after = await counts(self.db)
-        problem = r.headers.get("content-type", "").startswith(PROBLEM)
+        content_type = r.headers.get("content-type", "")
+        problem = content_type.startswith(PROBLEM)
+        if not str(r.request.url.path).startswith("/api/"):
+            # The public's pages answer with an HTML page (or, for a path no route takes,
+            # the app's problem+json).
+            problem = problem or content_type.startswith("text/html")
         ok = 400 <= r.status_code < 500 and problem
         if not refused:
             ok = r.status_code < 400 or ok
