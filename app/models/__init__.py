@@ -9,6 +9,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.org import Force, Objective, Person, Unit
 from app.models.ratelimit import RateLimitHit
 from app.models.requests import ChecklistItem, Request, RequestDecision
+from app.models.scim import ScimCredential, ScimUser
 
 __all__ = [
     "Account",
@@ -31,6 +32,8 @@ __all__ = [
     "RateLimitHit",
     "Request",
     "RequestDecision",
+    "ScimCredential",
+    "ScimUser",
     "Signoff",
     "Unit",
 ]

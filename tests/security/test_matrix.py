@@ -136,7 +136,18 @@ async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
         "signoff_id": Pair(signoffs[me.id].id, signoffs[owner.id].id),
         "request_id": Pair(own_request.id, other_request.id),
         "item": "content_archived",
+        "credential_id": await _scim_credential(session, staffs.id),
     }
+
+
+async def _scim_credential(session: Any, force_id: uuid.UUID) -> uuid.UUID:
+    from app.models import ScimCredential
+
+    made = ScimCredential(force_id=force_id, name="matrix", secret_sha256=uuid.uuid4().hex * 2,
+                          created_by="matrix")  # fmt: skip
+    session.add(made)
+    await session.commit()
+    return made.id
 
 
 async def _audit_event(session: Any, force_id: uuid.UUID) -> int:
@@ -157,7 +168,7 @@ def dummy_world() -> dict[str, Any]:
     ids = {k: uuid.uuid4() for k in ("unit_id", "objective_id", "person_id", "editor_id",
                                      "spare_id", "account_id", "hold_id", "activity_id",
                                      "attestation_id", "guideline_id", "signoff_id",
-                                     "request_id")}  # fmt: skip
+                                     "request_id", "credential_id")}  # fmt: skip
     return {**ids, "event_id": 987654321, "force": FORCE, "code": FORCE, "today": "2026-01-01",
             "other_handle": "nobody", "item": "content_archived"}  # fmt: skip
 

@@ -62,6 +62,10 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V}/forces"): frozenset(),
     ("GET", f"{V}/forces/{{code}}"): frozenset(),
     ("PATCH", f"{V}/forces/{{code}}"): frozenset(),
+    ("POST", f"{V}/forces/{{code}}/scim-credentials"): frozenset(),
+    ("GET", f"{V}/forces/{{code}}/scim-credentials"): frozenset(),
+    ("POST", f"{V}/forces/{{code}}/scim-credentials/{{credential_id}}/rotate"): frozenset(),
+    ("DELETE", f"{V}/forces/{{code}}/scim-credentials/{{credential_id}}"): frozenset(),
     ("GET", f"{V}/units"): frozenset(),
     ("POST", f"{V}/units"): frozenset(),
     ("GET", f"{V}/units/{{unit_id}}"): frozenset(),
@@ -343,6 +347,7 @@ def _paths(world: World, path: str) -> list[str]:
         "activity_id": world.activity_id,
         "event_id": world.event_id,
         "item": "force_admin_access_granted",
+        "credential_id": "00000000-0000-4000-8000-000000000000",
     }
     people = [str(world.owner.id), str(world.editor.id)] if "{person_id}" in path else [""]
     return [
