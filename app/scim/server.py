@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -25,9 +26,11 @@ from scim2_models import (
     EnterpriseUser,
     ETag,
     Filter,
+    InvalidValueException,
     Patch,
     ResourceType,
     SCIMException,
+    SearchRequest,
     ServiceProviderConfig,
     Sort,
     User,
@@ -194,6 +197,36 @@ def create_scim_app(parent: FastAPI) -> FastAPI:
             params=users.params_of(attributes, excluded),
         )
         return scim_response(answer)
+
+    async def _search(request: Request, session: Any, principal: Principal) -> Response:
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise SCIMException(detail="The body must be a SCIM SearchRequest.")
+        try:
+            search = SearchRequest.model_validate(body)
+        except ValidationError as exc:
+            raise InvalidValueException(detail=str(exc.errors()[0]["msg"])) from exc
+        answer = await users.search(
+            session,
+            principal,
+            filter_=str(search.filter) if search.filter else None,
+            start_index=search.start_index or 1,
+            count=search.count,
+            base_url=_base_url(request),
+            params=users.params_of(
+                ",".join(str(a) for a in search.attributes or []) or None,
+                ",".join(str(a) for a in search.excluded_attributes or []) or None,
+            ),
+        )
+        return scim_response(answer)
+
+    @scim.post("/Users/.search")
+    async def search_users(request: Request, session: Session, principal: Provisioner) -> Response:
+        return await _search(request, session, principal)
+
+    @scim.post("/.search")
+    async def search_all(request: Request, session: Session, principal: Provisioner) -> Response:
+        return await _search(request, session, principal)
 
     @scim.post("/Users")
     async def create_user(request: Request, session: Session, principal: Provisioner) -> Response:

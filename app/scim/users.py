@@ -186,7 +186,10 @@ def resource_of(
     elif chosen is not None:
         emails.remove(chosen)
         doc["emails"] = emails or None
-    doc["active"] = person.status == "active"
+    # No `active` in what the provider sent (or removed it) reads as active: only a
+    # leaver's is answered when absent.
+    if fresh or "active" in doc or person.status != "active":
+        doc["active"] = person.status == "active"
     if unit_name:
         doc[ENTERPRISE] = {**(doc.get(ENTERPRISE) or {}), "department": unit_name}
     doc["schemas"] = [CORE] + ([ENTERPRISE] if doc.get(ENTERPRISE) else [])
