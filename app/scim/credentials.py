@@ -71,9 +71,14 @@ async def create(
     session.add(made)
     await session.flush()
     audit.record(
-        session, principal, "scim_credential.created", "scim_credential", made.id,
-        {"name": [None, name]}, force_id=force_id,
-    )  # fmt: skip
+        session,
+        principal,
+        "scim_credential.created",
+        "scim_credential",
+        made.id,
+        {"name": [None, name]},
+        force_id=force_id,
+    )
     return made, secret
 
 
@@ -109,9 +114,14 @@ async def rotate(
     found.rotated_at = clock.now()
     await session.flush()
     audit.record(
-        session, principal, "scim_credential.rotated", "scim_credential", found.id, {},
+        session,
+        principal,
+        "scim_credential.rotated",
+        "scim_credential",
+        found.id,
+        {},
         force_id=found.force_id,
-    )  # fmt: skip
+    )
     return found, secret
 
 
@@ -124,9 +134,14 @@ async def revoke(
     found.revoked_at = clock.now()
     await session.flush()
     audit.record(
-        session, principal, "scim_credential.revoked", "scim_credential", found.id, {},
+        session,
+        principal,
+        "scim_credential.revoked",
+        "scim_credential",
+        found.id,
+        {},
         force_id=found.force_id,
-    )  # fmt: skip
+    )
 
 
 async def authenticate(session: AsyncSession, secret: str) -> Principal:

@@ -113,8 +113,10 @@ def _config(base: str) -> dict[str, Any]:
         ],
     )
     doc = config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-    doc["meta"] = {"resourceType": "ServiceProviderConfig",
-                   "location": f"{base}/ServiceProviderConfig"}  # fmt: skip
+    doc["meta"] = {
+        "resourceType": "ServiceProviderConfig",
+        "location": f"{base}/ServiceProviderConfig",
+    }
     return doc
 
 

@@ -101,18 +101,22 @@ def wanted_of(user: ScimUserModel) -> Wanted:
     if not user.user_name or not user.user_name.strip():
         raise InvalidValueException(detail="userName is required.")
     subject = user.user_name.strip()
-    given = " ".join(
-        part for part in (user.name.given_name, user.name.family_name) if part
-    ) if user.name else ""  # fmt: skip
+    given = (
+        " ".join(part for part in (user.name.given_name, user.name.family_name) if part)
+        if user.name
+        else ""
+    )
     name = (
         (user.display_name or "").strip()
         or ((user.name.formatted or "").strip() if user.name else "")
         or given.strip()
         or subject
     )
-    enterprise = user[EnterpriseUser] if ENTERPRISE in (user.schemas or []) or _has_enterprise(
-        user
-    ) else None  # fmt: skip
+    enterprise = (
+        user[EnterpriseUser]
+        if ENTERPRISE in (user.schemas or []) or _has_enterprise(user)
+        else None
+    )
     return Wanted(
         subject=subject,
         staff_id=(user.external_id or subject)[:64].strip() or subject[:64],
@@ -223,8 +227,9 @@ async def _read(
 ) -> dict[str, Any]:
     stored = stored if stored is not None else await repository.scim_user(session, person.id)
     names = await repository.unit_names(session, {person.unit_id} if person.unit_id else set())
-    return resource_of(person, stored, names.get(person.unit_id) if person.unit_id else None,
-                       base_url)  # fmt: skip
+    return resource_of(
+        person, stored, names.get(person.unit_id) if person.unit_id else None, base_url
+    )
 
 
 async def _visible(session: AsyncSession, principal: Principal, person_id: str) -> Person:
@@ -347,8 +352,15 @@ async def create(
         # The provider deleted this user earlier and provisions them again: the same
         # person record comes back (their history is theirs).
         person = await _apply(session, principal, existing, w)
-        audit.record(session, principal, "scim_user.restored", "person", person.id, {},
-                     force_id=person.force_id)  # fmt: skip
+        audit.record(
+            session,
+            principal,
+            "scim_user.restored",
+            "person",
+            person.id,
+            {},
+            force_id=person.force_id,
+        )
     else:
         unit_id = await _unit_id(session, principal, w)
         made = _build(
@@ -421,10 +433,12 @@ async def delete(session: AsyncSession, principal: Principal, person_id: str) ->
     stored = await repository.scim_user(session, person.id)
     now = clock.now()
     if stored is None:
-        session.add(ScimUser(person_id=person.id, resource={"userName": person.subject},
-                             deleted_at=now))  # fmt: skip
+        session.add(
+            ScimUser(person_id=person.id, resource={"userName": person.subject}, deleted_at=now)
+        )
     else:
         stored.deleted_at = now
     await session.flush()
-    audit.record(session, principal, "scim_user.deleted", "person", person.id, {},
-                 force_id=person.force_id)  # fmt: skip
+    audit.record(
+        session, principal, "scim_user.deleted", "person", person.id, {}, force_id=person.force_id
+    )

@@ -49,14 +49,15 @@ async def test_only_admins_manage_credentials(client, tokens, forces):
 async def test_a_duplicate_name_or_unknown_force_is_refused(client, tokens, forces):
     await issue_credential(client, tokens, name="entra")
     admin = tokens.headers("admin", force=None)
-    r = await client.post(f"{API}/forces/staffs/scim-credentials", json={"name": "entra"},
-                          headers=admin)  # fmt: skip
+    r = await client.post(
+        f"{API}/forces/staffs/scim-credentials", json={"name": "entra"}, headers=admin
+    )
     assert r.status_code == 409 and r.json()["code"] == "duplicate-scim-credential"
-    r = await client.post(f"{API}/forces/nowhere/scim-credentials", json={"name": "e"},
-                          headers=admin)  # fmt: skip
+    r = await client.post(
+        f"{API}/forces/nowhere/scim-credentials", json={"name": "e"}, headers=admin
+    )
     assert r.status_code == 404
-    r = await client.post(f"{API}/forces/staffs/scim-credentials", json={"name": ""},
-                          headers=admin)  # fmt: skip
+    r = await client.post(f"{API}/forces/staffs/scim-credentials", json={"name": ""}, headers=admin)
     assert r.status_code == 422
 
 
@@ -99,8 +100,9 @@ async def test_a_token_opens_nothing_under_scim(client, tokens, forces):
     for roles, force in ((("admin",), None), (("comms_admin",), "staffs")):
         r = await client.get(f"{SCIM}/Users", headers=tokens.headers(*roles, force=force))
         assert r.status_code == 401
-        r = await client.post(f"{SCIM}/Users", json=user_body(),
-                              headers=tokens.headers(*roles, force=force))  # fmt: skip
+        r = await client.post(
+            f"{SCIM}/Users", json=user_body(), headers=tokens.headers(*roles, force=force)
+        )
         assert r.status_code == 401
     assert (await client.get(f"{SCIM}/Users")).status_code == 401
 
@@ -116,8 +118,9 @@ async def test_a_credential_sees_and_changes_only_its_own_force(client, tokens, 
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": False}],
     }
-    assert (await client.patch(f"{SCIM}/Users/{theirs.id}", json=patch,
-                               headers=wm)).status_code == 404  # fmt: skip
+    assert (
+        await client.patch(f"{SCIM}/Users/{theirs.id}", json=patch, headers=wm)
+    ).status_code == 404
     assert (await client.delete(f"{SCIM}/Users/{theirs.id}", headers=wm)).status_code == 404
     # The same userName provisioned by wmids is wmids's own person, not staffs's.
     r = await client.post(f"{SCIM}/Users", json=user_body("someone@staffs.police.uk"), headers=wm)
