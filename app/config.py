@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # this many seconds after the last one when events were added since.
     audit_checkpoint_events: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: int = Field(default=300, ge=1)
+    # Days after a leaver's leaving date before `registry retention run` pseudonymises
+    # their personal fields (six years by default).
+    leaver_retention_days: int = Field(default=2190, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

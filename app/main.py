@@ -40,6 +40,7 @@ from app.ops.router import swagger_assets
 from app.people.router import router as people_router
 from app.public.router import router as public_router
 from app.reports.router import router as reports_router
+from app.retention.router import router as retention_router
 from app.scim.router import router as scim_credentials_router
 from app.scim.server import create_scim_app
 from app.units.router import router as units_router
@@ -63,6 +64,7 @@ DOMAIN_ROUTERS = (
     scim_credentials_router,
     units_router,
     people_router,
+    retention_router,
     objectives_router,
     accounts_router,
     lookalikes_router,

@@ -75,6 +75,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/people/{{person_id}}"):                    "H  A  A  H  D  A",
     ("PATCH",  f"{V}/people/{{person_id}}"):                    "D  A  D  D  D  A",
     ("POST",   f"{V}/people/{{person_id}}/leave"):              "D  A  D  D  D  A",
+    # Subject access export: psd of the person's force, admin.
+    ("GET",    f"{V}/people/{{person_id}}/export"):             "D  D  A  D  D  A",
     ("GET",    f"{V}/objectives"):                              "A  A  A  A  A  A",
     ("POST",   f"{V}/objectives"):                              "D  A  D  D  D  A",
     ("GET",    f"{V}/objectives/{{objective_id}}"):             "A  A  A  A  A  A",

@@ -76,6 +76,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V}/people/{{person_id}}"): OVERSIGHT,
     ("PATCH", f"{V}/people/{{person_id}}"): frozenset(),
     ("POST", f"{V}/people/{{person_id}}/leave"): frozenset(),
+    ("GET", f"{V}/people/{{person_id}}/export"): frozenset({"psd", "admin"}),
     ("GET", f"{V}/objectives"): frozenset(),
     ("POST", f"{V}/objectives"): frozenset(),
     ("GET", f"{V}/objectives/{{objective_id}}"): frozenset(),
