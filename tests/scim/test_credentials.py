@@ -127,3 +127,8 @@ async def test_a_credential_sees_and_changes_only_its_own_force(client, tokens, 
     assert r.status_code == 201
     await session.refresh(theirs)
     assert theirs.status == "active" and r.json()["id"] != str(theirs.id)
+
+
+async def test_no_token_can_carry_the_provisioning_role(client, tokens, forces):
+    r = await client.get("/api/v1/people", headers=tokens.headers("provisioning"))
+    assert r.status_code == 403 and r.json()["code"] == "no-known-role"
