@@ -27,10 +27,15 @@ CodePath = Annotated[str, Path(max_length=40, description="The force's code, e.g
     responses=errors(*AUTH_ERRORS, 404, 409),
 )
 async def create_scim_credential(
-    code: CodePath, body: ScimCredentialCreate, session: Session, principal: Admin
+    code: CodePath,
+    body: ScimCredentialCreate,
+    session: Session,
+    principal: Admin,
+    response: Response,
 ) -> ScimCredentialSecret:
     """Issue a SCIM bearer secret for the force (admin); the secret is shown only now."""
     made, secret = await service.create(session, principal, code, body.name)
+    response.headers["Location"] = f"/api/v1/forces/{code}/scim-credentials/{made.id}"
     return ScimCredentialSecret(id=made.id, name=made.name, secret=secret)
 
 
