@@ -16,6 +16,8 @@ import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
+retention_app = typer.Typer(help="Retention of leavers' personal data.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -524,6 +526,36 @@ def digests(
         f" ({sent['refused']} refused); campaigns: {campaigns['notified']} notified,"
         f" {campaigns['reminded']} reminded, {campaigns['escalated']} escalated",
         fg=typer.colors.GREEN,
+    )
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option(help="Count who is due, change nothing.")] = False,
+) -> None:
+    """Pseudonymise leavers who left more than REGISTRY_LEAVER_RETENTION_DAYS ago (unless a
+    legal hold or an open request involves an account they operated)."""
+    from app import clock
+    from app.db import Database
+    from app.retention.service import run
+
+    async def _run():  # type: ignore[no-untyped-def]
+        settings = _batch_settings()
+        db = Database(settings)
+        try:
+            async with db.session(write=True) as session:
+                result = await run(session, clock.today(), settings.leaver_retention_days, dry_run)
+                if not dry_run:
+                    await session.commit()
+                return result
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(_run())
+    verb = "would pseudonymise" if dry_run else "pseudonymised"
+    typer.echo(
+        f"{verb} {result.pseudonymised} leavers who left before {result.left_before}; "
+        f"{result.kept_back} kept back by a legal hold or an open request"
     )
 
 

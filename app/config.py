@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     # `registry demo` set run_worker to run it inside the API process.
     worker_poll_seconds: float = Field(default=1, gt=0, le=300)
     run_worker: bool = False
+    # Days after a leaver's leaving date before `registry retention run` pseudonymises
+    # their personal fields (six years by default).
+    leaver_retention_days: int = Field(default=2190, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -42,6 +42,9 @@ from app.ops.router import swagger_assets
 from app.people.router import router as people_router
 from app.public.router import router as public_router
 from app.reports.router import router as reports_router
+from app.retention.router import router as retention_router
+from app.scim.router import router as scim_credentials_router
+from app.scim.server import create_scim_app
 from app.units.router import router as units_router
 from app.web.router import router as web_router
 from app.web.router import static_assets
@@ -64,8 +67,10 @@ Errors are RFC 9457 `application/problem+json`.
 DOMAIN_ROUTERS = (
     me_router,
     forces_router,
+    scim_credentials_router,
     units_router,
     people_router,
+    retention_router,
     objectives_router,
     accounts_router,
     lookalikes_router,
@@ -142,6 +147,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(ops_router)
+    app.mount("/scim/v2", create_scim_app(app))
     app.mount("/static/swagger", StaticFiles(directory=swagger_assets()), name="swagger")
     app.include_router(web_router)  # the public's pages: /verify, /directory/{force}
     app.mount("/static/site", StaticFiles(directory=static_assets()), name="site")

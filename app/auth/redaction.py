@@ -43,8 +43,9 @@ from app.models import Custodianship, Person
 FORCE_OPERATOR_ROLES = ("comms_admin", "psd")
 # Force-scoped roles that see operators of accounts that are not anonymous.
 FORCE_MEMBER_ROLES = ("staff", "collector", "comms_admin", "psd")
-# Roles that read every person record of their own force.
-PEOPLE_READER_ROLES = ("comms_admin", "psd")
+# Roles that read every person record of their own force. `provisioning` is held only by
+# a SCIM credential's principal (app.scim.credentials), never by a token.
+PEOPLE_READER_ROLES = ("comms_admin", "psd", "provisioning")
 
 OperatorShape = Literal["all", "force", "own", "none"]
 

@@ -11,6 +11,7 @@ from app.models.org import Force, Objective, Person, Unit
 from app.models.outbox import FlagState, OutboxEvent, ScheduledJob, Webhook, WebhookDelivery
 from app.models.ratelimit import RateLimitHit
 from app.models.requests import ChecklistItem, Request, RequestDecision
+from app.models.scim import ScimCredential, ScimUser
 
 __all__ = [
     "Account",
@@ -38,6 +39,8 @@ __all__ = [
     "Request",
     "RequestDecision",
     "ScheduledJob",
+    "ScimCredential",
+    "ScimUser",
     "SentDigest",
     "Signoff",
     "Unit",

@@ -131,3 +131,14 @@ async def end_open_editorships(
         .execution_options(synchronize_session=False)
     )
     return sorted((row.id, row.account_id) for row in result)
+
+
+async def mark_rejoined(session: AsyncSession, person_id: uuid.UUID, at: datetime) -> bool:
+    """Left → active as one conditional UPDATE; custody history is not touched."""
+    result = await session.execute(
+        sa.update(Person)
+        .where(Person.id == person_id, Person.status == "left")
+        .values(status="active", left_on=None, updated_at=at, version=Person.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]

@@ -219,3 +219,34 @@ async def leave(
             at=now,
         )
     return person, code
+
+
+class NotLeft(Conflict):
+    code = "not-left"
+    title = "Not a leaver"
+
+
+async def rejoin(
+    session: AsyncSession, principal: Principal, person_id: uuid.UUID
+) -> tuple[Person, str]:
+    """Undo a leave (an identity provider re-enabling the user): the status is active
+    again; the editorships that ended stay ended and no custody interval is rewritten, so
+    "who ran it, and when" still answers as before. Accounts they still own stop being
+    orphaned."""
+    person, code = await get(session, principal, person_id)
+    now = clock.now()
+    before = _snapshot(person)
+    if not await repository.mark_rejoined(session, person.id, now):
+        raise NotLeft(f"{person.name} has not left.")
+    await session.refresh(person)
+    audit.record(
+        session,
+        principal,
+        "person.rejoined",
+        "person",
+        person.id,
+        audit.diff(before, _snapshot(person)),
+        force_id=person.force_id,
+        at=now,
+    )
+    return person, code

@@ -5,32 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from app.accounts.schemas import AccountFilter
 from app.schemas import Input, LongText, Output
-from app.workflows.schemas import DETAILS
 
 BulkKind = Literal["decommission", "transfer"]
 SkipReason = Literal["request-already-open", "legal-hold", "invalid-request", "no-owner"]
 
 
-def _details_per_kind(schema: dict[str, Any]) -> None:
-    # As for one request (`RequestCreate`): one branch per kind, each with its details.
-    branches = []
-    for kind in BulkKind.__args__:  # type: ignore[attr-defined]
-        details = DETAILS[kind].model_json_schema()
-        details.pop("title", None)
-        required = ["kind", "details"] if details.get("required") else ["kind"]
-        branches.append(
-            {"properties": {"kind": {"const": kind}, "details": details}, "required": required}
-        )
-    schema["oneOf"] = branches
-
-
 class BulkCreate(Input):
-    model_config = ConfigDict(json_schema_extra=_details_per_kind)
-
     kind: BulkKind
     filter: AccountFilter = Field(
         default_factory=AccountFilter,

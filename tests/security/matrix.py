@@ -45,7 +45,8 @@ ADMIN_MIXES = {("admin", "comms_admin"): "admin"}
 ALLOW, DENY, OWN, OWN_VISIBLE, NOT_OWN = "A", "D", "O", "H", "N"
 PUBLIC = "public"
 
-# Served outside the API contract (ops, docs, schema, static assets).
+# Served outside the API contract (ops, docs, schema, static assets). /scim/v2 is a
+# mounted application of its own (SCIM credentials, not tokens; tests/scim).
 NOT_IN_MATRIX = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"})
 
 V = "/api/v1"
@@ -58,6 +59,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST",   f"{V}/forces"):                                  "D  D  D  D  D  A",
     ("GET",    f"{V}/forces/{{code}}"):                         "A  A  A  A  A  A",
     ("PATCH",  f"{V}/forces/{{code}}"):                         "D  A  D  D  D  A",
+    # SCIM credentials of a force: national admin only.
+    ("POST",   f"{V}/forces/{{code}}/scim-credentials"):        "D  D  D  D  D  A",
+    ("GET",    f"{V}/forces/{{code}}/scim-credentials"):        "D  D  D  D  D  A",
+    ("POST",   f"{V}/forces/{{code}}/scim-credentials/{{credential_id}}/rotate"): "D D D D D A",
+    ("DELETE", f"{V}/forces/{{code}}/scim-credentials/{{credential_id}}"): "D  D  D  D  D  A",
     ("GET",    f"{V}/units"):                                   "A  A  A  A  A  A",
     ("POST",   f"{V}/units"):                                   "D  A  D  D  D  A",
     ("GET",    f"{V}/units/{{unit_id}}"):                       "A  A  A  A  A  A",
@@ -69,6 +75,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET",    f"{V}/people/{{person_id}}"):                    "H  A  A  H  D  A",
     ("PATCH",  f"{V}/people/{{person_id}}"):                    "D  A  D  D  D  A",
     ("POST",   f"{V}/people/{{person_id}}/leave"):              "D  A  D  D  D  A",
+    # Subject access export: psd of the person's force, admin.
+    ("GET",    f"{V}/people/{{person_id}}/export"):             "D  D  A  D  D  A",
     ("GET",    f"{V}/objectives"):                              "A  A  A  A  A  A",
     ("POST",   f"{V}/objectives"):                              "D  A  D  D  D  A",
     ("GET",    f"{V}/objectives/{{objective_id}}"):             "A  A  A  A  A  A",
@@ -205,6 +213,7 @@ _ACCOUNTS_CSV = "platform,handle,display_name,classification\nx,imported{n},Impo
 CALLS: dict[tuple[str, str], Call] = {
     ("POST", f"{V}/forces"): Call(json={"code": "matrix{n}", "name": "Matrix {n}"}),
     ("PATCH", f"{V}/forces/{{code}}"): Call(json={"dormancy_days": 91}, headers=ANY_VERSION),
+    ("POST", f"{V}/forces/{{code}}/scim-credentials"): Call(json={"name": "matrix{n}"}),
     ("POST", f"{V}/units"): Call(json={"name": "Unit {n}", "kind": "other", "force": "{force}"}),
     ("PATCH", f"{V}/units/{{unit_id}}"): Call(json={"name": "Renamed {n}"}, headers=ANY_VERSION),
     ("DELETE", f"{V}/units/{{unit_id}}"): Call(headers=ANY_VERSION),

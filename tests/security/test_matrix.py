@@ -139,6 +139,7 @@ async def seed(session: Any, roles: tuple[str, ...]) -> dict[str, Any]:
         "campaign_id": await _campaign(session, staffs.id),
         "item": "content_archived",
         **await _webhook(session, staffs),
+        "credential_id": await _scim_credential(session, staffs.id),
     }
 
 
@@ -161,6 +162,16 @@ async def _campaign(session: Any, force_id: uuid.UUID) -> uuid.UUID:
     return campaign.id
 
 
+async def _scim_credential(session: Any, force_id: uuid.UUID) -> uuid.UUID:
+    from app.models import ScimCredential
+
+    made = ScimCredential(force_id=force_id, name="matrix", secret_sha256=uuid.uuid4().hex * 2,
+                          created_by="matrix")  # fmt: skip
+    session.add(made)
+    await session.commit()
+    return made.id
+
+
 async def _audit_event(session: Any, force_id: uuid.UUID) -> int:
     """An audit event of the force (committed: its id is a path parameter)."""
     import sqlalchemy as sa
@@ -180,7 +191,7 @@ def dummy_world() -> dict[str, Any]:
                                      "spare_id", "account_id", "hold_id", "activity_id",
                                      "attestation_id", "guideline_id", "signoff_id",
                                      "request_id", "webhook_id", "delivery_id",
-                                     "campaign_id")}  # fmt: skip
+                                     "campaign_id", "credential_id")}  # fmt: skip
     return {**ids, "event_id": 987654321, "force": FORCE, "code": FORCE, "today": "2026-01-01",
             "other_handle": "nobody", "item": "content_archived"}  # fmt: skip
 

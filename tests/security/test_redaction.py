@@ -62,6 +62,10 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V}/forces"): frozenset(),
     ("GET", f"{V}/forces/{{code}}"): frozenset(),
     ("PATCH", f"{V}/forces/{{code}}"): frozenset(),
+    ("POST", f"{V}/forces/{{code}}/scim-credentials"): frozenset(),
+    ("GET", f"{V}/forces/{{code}}/scim-credentials"): frozenset(),
+    ("POST", f"{V}/forces/{{code}}/scim-credentials/{{credential_id}}/rotate"): frozenset(),
+    ("DELETE", f"{V}/forces/{{code}}/scim-credentials/{{credential_id}}"): frozenset(),
     ("GET", f"{V}/units"): frozenset(),
     ("POST", f"{V}/units"): frozenset(),
     ("GET", f"{V}/units/{{unit_id}}"): frozenset(),
@@ -72,6 +76,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V}/people/{{person_id}}"): OVERSIGHT,
     ("PATCH", f"{V}/people/{{person_id}}"): frozenset(),
     ("POST", f"{V}/people/{{person_id}}/leave"): frozenset(),
+    ("GET", f"{V}/people/{{person_id}}/export"): frozenset({"psd", "admin"}),
     ("GET", f"{V}/objectives"): frozenset(),
     ("POST", f"{V}/objectives"): frozenset(),
     ("GET", f"{V}/objectives/{{objective_id}}"): frozenset(),
@@ -376,6 +381,7 @@ def _paths(world: World, path: str) -> list[str]:
         "event_id": world.event_id,
         "campaign_id": world.campaign_id,
         "item": "force_admin_access_granted",
+        "credential_id": "00000000-0000-4000-8000-000000000000",
     }
     people = [str(world.owner.id), str(world.editor.id)] if "{person_id}" in path else [""]
     return [
