@@ -172,7 +172,7 @@ async def _comms_mails(
     for admin in admins:
         viewer = admin.principal(("comms_admin",))
         (summary,) = await reports.summary(session, database, viewer, None)
-        flags = [(f, summary.by_flag[f]) for f in FLAGS if summary.by_flag.get(f)]
+        flags = [(f, n) for f in FLAGS if (n := getattr(summary.by_flag, f))]
         theirs = [
             r for r in waiting
             if r.requested_by != admin.subject and r.requested_by_person_id != admin.person_id

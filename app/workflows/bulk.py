@@ -23,7 +23,6 @@ from app.errors import AppError, ValidationFailed
 from app.models import Account, Request
 from app.workflows import effects, service
 from app.workflows.bulk_schemas import BulkCreate
-from app.workflows.schemas import parse_details
 from app.workflows.states import OPEN
 
 ALREADY_OPEN = "request-already-open"
@@ -94,7 +93,7 @@ async def bulk_open(
     session: AsyncSession, principal: Principal, body: BulkCreate, max_requests: int
 ) -> BulkOutcome:
     """Open (or, on a dry run, say what would open) one request per matching account."""
-    details = parse_details(body.kind, body.details).model_dump(mode="json", exclude_none=True)
+    details = body.details.model_dump(mode="json", exclude_none=True)
     filters = await accounts.filters_of(session, principal, body.filter)
     columns = (
         Account.id, Account.status, Account.classification, Account.legal_hold,
