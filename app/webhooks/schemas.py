@@ -19,7 +19,7 @@ EventTypeName = Annotated[
     ),
 ]
 WebhookURL = Annotated[
-    str, Field(min_length=8, max_length=2000, examples=["https://hooks.example.org/registry"])
+    str, Field(min_length=8, max_length=2000, examples=["https://93.184.215.14/registry"])
 ]
 EventTypes = Annotated[list[EventTypeName], Field(min_length=1, max_length=50)]
 DeliveryStatus = Literal["pending", "delivered", "dead"]
