@@ -78,9 +78,10 @@ async def test_each_person_gets_one_digest_a_day_of_what_they_must_do(
         body = "".join(text_of(msg))
         assert not TOKEN_LIKE.search(body), "no token in any email"
 
-    # The same day again: nothing new.
+    # Later the same day (the last second of it, whatever the hour now): nothing new.
     inbox.take()
-    again = await send_due_digests(session, clock.now() + timedelta(hours=3))
+    late = clock.now().replace(hour=23, minute=59, second=59, microsecond=0)
+    again = await send_due_digests(session, late)
     await session.commit()
     assert again["person"] == again["comms"] == 0 and inbox.messages == []
     rows = (await session.scalars(sa.select(SentDigest))).all()
