@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database, fetch_rows
@@ -61,14 +62,30 @@ def _equal_forms() -> sa.ColumnElement[bool]:
     )
 
 
-_CANDIDATES_PG = (
-    _public(_public_columns())
-    .where(sa.or_(_equal_forms(), Account.lookalike_key.op("%")(_param("key1"))))
-    .order_by(
-        sa.func.similarity(Account.lookalike_key, _param("key1")).desc(),
-        Account.id,
+def _within_one_edit() -> sa.ColumnElement[bool]:
+    """Keys sharing a deletion with the handle's (skeleton.deletions), by the GIN index
+    over lookalike_deletions(): every key one edit away, and few others."""
+    deletions = sa.bindparam("deletions", type_=postgresql.ARRAY(sa.Text()))
+    return sa.func.lookalike_deletions(Account.lookalike_key).op("&&")(deletions)
+
+
+def _candidates_pg(*near: sa.ColumnElement[bool]) -> Any:
+    return (
+        _public(_public_columns())
+        .where(sa.or_(_equal_forms(), *near))
+        .order_by(
+            sa.func.similarity(Account.lookalike_key, _param("key1")).desc(),
+            Account.id,
+        )
+        .limit(MAX_CANDIDATES)
     )
-    .limit(MAX_CANDIDATES)
+
+
+# Keys under skeleton.TWO_EDITS_FROM characters are allowed one edit: the deletion index
+# answers exactly. Longer ones may be two edits from a candidate: similar trigrams too.
+_CANDIDATES_PG_ONE_EDIT = _candidates_pg(_within_one_edit())
+_CANDIDATES_PG_TWO_EDITS = _candidates_pg(
+    _within_one_edit(), Account.lookalike_key.op("%")(_param("key1"))
 )
 _CANDIDATES_SQLITE = (
     _public(_public_columns())
@@ -117,7 +134,10 @@ async def candidates(
             (length - reach, length + reach) if reach else (-1, -1)
         )
         return await fetch_rows(source, _CANDIDATES_SQLITE, params)
-    return await fetch_rows(source, _CANDIDATES_PG, params)
+    params["deletions"] = sorted({d for k in keys for d in skeleton.deletions(k)})
+    two_edits = max(len(k) for k in keys) >= skeleton.TWO_EDITS_FROM
+    statement = _CANDIDATES_PG_TWO_EDITS if two_edits else _CANDIDATES_PG_ONE_EDIT
+    return await fetch_rows(source, statement, params)
 
 
 async def forces(source: AsyncSession | Database) -> Sequence[Mapping[str, Any]]:

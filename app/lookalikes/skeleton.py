@@ -103,11 +103,27 @@ def forms_of(*spellings: str) -> set[Forms]:
     return {forms(s) for s in spellings if s}
 
 
+ONE_EDIT_FROM = 5
+TWO_EDITS_FROM = 9
+
+
 def distance_limit(length: int) -> int:
     """Edits allowed between keys: none under 5 characters, 1 up to 8, 2 from 9."""
-    if length < 5:
+    if length < ONE_EDIT_FROM:
         return 0
-    return 1 if length < 9 else 2
+    return 1 if length < TWO_EDITS_FROM else 2
+
+
+def deletions(k: str) -> list[str]:
+    """The key and the key with each one of its characters deleted, for keys of 5 to 9
+    characters (else none). Two such keys at most one edit apart (`near` with a limit of
+    1: the shorter has 5 to 8 characters) always share one of these: a substitution or
+    a transposition deletes to the same string on both sides, an insertion deletes to
+    the other key. PostgreSQL indexes the same function, `lookalike_deletions()` (the
+    lookalike_deletions migration), to find them without scanning similar trigrams."""
+    if not ONE_EDIT_FROM <= len(k) <= TWO_EDITS_FROM:
+        return []
+    return [k, *(k[:i] + k[i + 1 :] for i in range(len(k)))]
 
 
 def _trigrams(word: str) -> set[str]:

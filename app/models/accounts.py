@@ -51,6 +51,13 @@ class Account(IdMixin, TimestampMixin, VersionMixin, Base):
             postgresql_where=sa.text(PUBLIC_WHERE),
             sqlite_where=sa.text(PUBLIC_WHERE),  # a plain partial index there
         ),
+        # Keys one edit apart share a deletion (skeleton.deletions), PostgreSQL only.
+        sa.Index(
+            "ix_accounts_lookalike_deletions",
+            sa.func.lookalike_deletions(sa.text("lookalike_key")),
+            postgresql_using="gin",
+            postgresql_where=sa.text(PUBLIC_WHERE),
+        ).ddl_if(dialect="postgresql"),
         enum_check("platform", PLATFORMS),
         enum_check("classification", CLASSIFICATIONS),
         enum_check("status", ACCOUNT_STATUSES),
