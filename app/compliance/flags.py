@@ -404,7 +404,7 @@ def _repost_heavy_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     )
 
 
-def _leavers() -> sa.Select[Any]:
+def _leavers() -> sa.Select[*tuple[Any, ...]]:
     # Not a shared CTE: PostgreSQL cannot run a plan reading a CTE in parallel, and the
     # partial index ix_people_leavers makes each use a small index-only scan.
     leaver = PEOPLE.alias()
