@@ -11,7 +11,7 @@ import asyncpg
 import sqlalchemy as sa
 from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -386,6 +386,12 @@ async def fetch_rows(
     if isinstance(source, AsyncSession):
         return by_name((await source.execute(statement, dict(params))).mappings().all())
     return await source.fetch(statement, params)
+
+
+def rowcount(result: sa.Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched: its result is a CursorResult at runtime, which
+    Session.execute's signature does not say."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
 
 
 def by_name(rows: Sequence[RowMapping]) -> Sequence[Mapping[str, Any]]:

@@ -134,7 +134,7 @@ def _of_forces(force_id: Any, t: FlagTime) -> list[sa.ColumnElement[bool]]:
     return [] if t.forces is None else [force_id.in_(t.forces)]
 
 
-def _live(a: Any) -> sa.ColumnElement[bool]:
+def _live(a: sa.FromClause) -> sa.ColumnElement[bool]:
     return a.c.status.not_in(RELEASED_STATUSES)
 
 
@@ -384,7 +384,7 @@ def _activity_totals(t: FlagTime) -> sa.CTE:
 
 
 def _activity_set(
-    a: Any, t: FlagTime, share: Callable[[Any], sa.ColumnElement[bool]]
+    a: sa.FromClause, t: FlagTime, share: Callable[[Any], sa.ColumnElement[bool]]
 ) -> sa.ColumnElement[bool]:
     totals = _activity_totals(t)
     return a.c.id.in_(sa.select(totals.c.account_id).where(share(totals)).correlate(None))
