@@ -105,7 +105,7 @@ async def route(db: Database) -> int:
                     continue
                 rows.append(new_delivery(hook.id, event.id, now, db.settings))
         if rows:
-            await session.execute(_insert(session.bind.dialect.name), rows)
+            await session.execute(_insert(session.get_bind().dialect.name), rows)
         await session.execute(
             sa.update(OutboxEvent)
             .where(OutboxEvent.id.in_([e.id for e in events]))
