@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 
 from app.compliance.sqltime import days_before, instant
 from app.guidelines.rules import (
@@ -575,6 +576,6 @@ def flag_columns(
 _COLUMNS = tuple((flag, f"flag_{flag}") for flag in FLAGS)
 
 
-def flags_of(row: Mapping[str, Any]) -> list[str]:
+def flags_of(row: Mapping[str, Any] | RowMapping) -> list[str]:
     """The flags true in a row (a mapping) selected with `flag_columns`."""
     return [flag for flag, column in _COLUMNS if row[column]]
