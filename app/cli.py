@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from app.audit.service import VerifyResult
+    from app.config import Settings
+    from app.retention.service import RetentionResult
 
 app = typer.Typer(help="Social media account registry for UK police forces.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -20,19 +25,19 @@ retention_app = typer.Typer(help="Retention of leavers' personal data.", no_args
 app.add_typer(retention_app, name="retention")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from app.config import get_settings
 
     get_settings.cache_clear()
     return get_settings()
 
 
-def _batch_settings():  # type: ignore[no-untyped-def]
+def _batch_settings() -> Settings:
     """For offline batch commands (seed, import): no per-statement time limit."""
     return _settings().model_copy(update={"db_statement_timeout": 0})
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
@@ -322,7 +327,7 @@ def audit_verify(
         except VerificationError as exc:
             _fail(str(exc))
 
-    async def _verify():  # type: ignore[no-untyped-def]
+    async def _verify() -> VerifyResult:
         settings = _settings()
         db = Database(settings)
         try:
@@ -539,7 +544,7 @@ def retention_run(
     from app.db import Database
     from app.retention.service import run
 
-    async def _run():  # type: ignore[no-untyped-def]
+    async def _run() -> RetentionResult:
         settings = _batch_settings()
         db = Database(settings)
         try:

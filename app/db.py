@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import sqlalchemy as sa
 from fastapi import Request
 from sqlalchemy import event
+from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -173,7 +174,7 @@ class _Plan:
 
     __slots__ = ("slots", "sql", "statement")
 
-    def __init__(self, statement: sa.Select[Any], dialect: sa.Dialect) -> None:
+    def __init__(self, statement: sa.Select[*tuple[Any, ...]], dialect: sa.Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         given = {name for name, bind in compiled.binds.items() if bind.required}
         expanding = sorted(name for name in given if compiled.binds[name].expanding)
@@ -184,7 +185,9 @@ class _Plan:
         processors = compiled._bind_processors
         slots: list[_Slot] = []
         for name in state.positiontup or ():
-            processor = processors.get(name)
+            # The sequence form is for tuple-typed binds, which only expanding IN-lists
+            # (refused above) carry.
+            processor = cast("Callable[[Any], Any] | None", processors.get(name))
             if name in given:
                 slots.append((name, None, processor))
             else:
@@ -276,7 +279,7 @@ class Database:
         return self.writers is not None and await self.writers.wrote_recently(caller)
 
     async def fetch(
-        self, statement: sa.Select[Any], params: Mapping[str, Any]
+        self, statement: sa.Select[*tuple[Any, ...]], params: Mapping[str, Any]
     ) -> Sequence[Mapping[str, Any]]:
         """The rows of one SELECT, as mappings, read outside any transaction.
 
@@ -289,7 +292,7 @@ class Database:
         """
         if self.is_sqlite:
             async with self.engine.connect() as conn:
-                return (await conn.execute(statement, dict(params))).mappings().all()
+                return by_name((await conn.execute(statement, dict(params))).mappings().all())
         plan = self._plans.get(id(statement))
         if plan is None:
             if len(self._plans) >= 1024:
@@ -310,13 +313,13 @@ class Database:
                 raise OperationalError(plan.sql[:40], None, exc) from exc
             raise
 
-    async def fetch_sql(self, sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
+    async def fetch_sql(self, sql: str, *args: Any) -> Sequence[asyncpg.Record]:
         """PostgreSQL only: the rows of one hand-written statement (`$n` parameters), run
         on its own outside any transaction on the direct path's pool."""
         try:
             pool = self._pool or await self._open_pool()
             async with pool.acquire(timeout=self.settings.db_pool_timeout) as conn:
-                rows: Sequence[Mapping[str, Any]] = await conn.fetch(sql, *args)
+                rows: Sequence[asyncpg.Record] = await conn.fetch(sql, *args)
                 return rows
         except Exception as exc:
             if unavailable(exc):
@@ -374,13 +377,26 @@ class Database:
 
 
 async def fetch_rows(
-    source: AsyncSession | Database, statement: sa.Select[Any], params: Mapping[str, Any]
+    source: AsyncSession | Database,
+    statement: sa.Select[*tuple[Any, ...]],
+    params: Mapping[str, Any],
 ) -> Sequence[Mapping[str, Any]]:
     """The rows of a read as mappings, from a request's session (inside a write, to see
     its own changes) or from the database's direct read path."""
     if isinstance(source, AsyncSession):
-        return (await source.execute(statement, dict(params))).mappings().all()
+        return by_name((await source.execute(statement, dict(params))).mappings().all())
     return await source.fetch(statement, params)
+
+
+def rowcount(result: sa.Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched: its result is a CursorResult at runtime, which
+    Session.execute's signature does not say."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
+
+
+def by_name(rows: Sequence[RowMapping]) -> Sequence[Mapping[str, Any]]:
+    # RowMapping's keys are typed str | Column; every caller reads its rows by name.
+    return cast("Sequence[Mapping[str, Any]]", rows)
 
 
 def database_of(session: AsyncSession) -> Database | None:

@@ -45,10 +45,14 @@ from app.objectives.schemas import ObjectiveCreate
 from app.people import service as people
 from app.people.schemas import LeaveBody, PersonCreate
 from app.units import service as units
-from app.units.schemas import UnitCreate
+from app.units.schemas import UnitCreate, UnitKind
 from app.workflows import service as workflows
 from app.workflows.checklists import CHECKLISTS
-from app.workflows.schemas import ChecklistUpdate, DecommissionRequestCreate
+from app.workflows.schemas import (
+    ChecklistUpdate,
+    DecommissionDetails,
+    DecommissionRequestCreate,
+)
 
 DEMO_CALLERS: list[dict[str, Any]] = [
     {"label": "admin (national)", "sub": "admin@registry", "roles": ["admin"],
@@ -159,13 +163,14 @@ async def _organisation(w: _World) -> None:
             ForceCreate(code="wmids", name="West Midlands Police", dormancy_days=60),
         ):
             w.forces[body.code] = await forces.create(s, admin, body)
-        for name, kind, force, parent in (
+        unit_rows: tuple[tuple[str, UnitKind, str, str | None], ...] = (
             ("Corporate Communications", "hq", "staffs", None),
             ("Stoke-on-Trent", "borough", "staffs", "Corporate Communications"),
             ("Hanley Neighbourhood Team", "neighbourhood_team", "staffs", "Stoke-on-Trent"),
             ("Dog Unit", "specialist", "staffs", None),
             ("Birmingham East", "borough", "wmids", None),
-        ):
+        )
+        for name, kind, force, parent in unit_rows:
             unit, _ = await units.create(
                 s, admin,
                 UnitCreate(name=name, kind=kind, force=force,
@@ -340,7 +345,7 @@ async def _requests_and_holds(w: _World) -> None:
             DecommissionRequestCreate(
                 kind="decommission", account_id=w.by_handle["StaffsArchive"].id,
                 reason="The archive feed is no longer used.",
-                details={"reason_code": "dormant"},
+                details=DecommissionDetails(reason_code="dormant"),
             ),
         )  # fmt: skip
     with w.days_ago(27):
@@ -368,7 +373,7 @@ async def _requests_and_holds(w: _World) -> None:
             DecommissionRequestCreate(
                 kind="decommission", account_id=w.by_handle["StaffsEvents"].id,
                 reason="Events now posted from the corporate account.",
-                details={"reason_code": "centralised"},
+                details=DecommissionDetails(reason_code="centralised"),
             ),
         )  # fmt: skip
         await workflows.approve(s, tom, events.request.id, "Yes, fold it into the main feed.")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from fastapi.responses import JSONResponse
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://registry.police.uk/problems/"
@@ -142,7 +145,7 @@ _STATUS_CODES = {
 
 def problem_response(
     status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
-) -> Any:
+) -> JSONResponse:
     from fastapi.responses import JSONResponse
 
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)

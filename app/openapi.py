@@ -48,7 +48,8 @@ def operation_id(route: APIRoute) -> str:
 
 
 def _op(schema: dict[str, Any], method: str, path: str) -> dict[str, Any]:
-    return schema["paths"][API + path][method]
+    operation: dict[str, Any] = schema["paths"][API + path][method]
+    return operation
 
 
 # (method, path, status) of a source → links to targets: (method, path, parameters, body).

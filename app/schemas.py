@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, cast, get_args
 
 import pydantic
 from pydantic import (
@@ -76,7 +77,8 @@ class Input(BaseModel):
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             field = cls.model_fields.get(info.field_name or "")
             iso = isinstance(value, str) and _ISO_DATE_START.match(value)
-            if field is not None and _is_date(field.annotation) and not iso:
+            # Annotations are types or generic aliases, all hashable (TypeForm does not say).
+            if field is not None and _is_date(cast(Hashable, field.annotation)) and not iso:
                 raise ValueError("must be an ISO 8601 date or date-time string")
         return value
 

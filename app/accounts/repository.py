@@ -169,7 +169,7 @@ def objectives_of(row: Mapping[str, Any]) -> list[str]:
     return sorted(loads_list(row["objectives_json"]))
 
 
-def _build_select(shape: tuple[str, redaction.OperatorShape]) -> sa.Select[Any]:
+def _build_select(shape: tuple[str, redaction.OperatorShape]) -> sa.Select[*tuple[Any, ...]]:
     visibility, operators = shape
     shown = _operators_shown(operators)
     query = (
@@ -185,7 +185,7 @@ def _build_select(shape: tuple[str, redaction.OperatorShape]) -> sa.Select[Any]:
     return _in_view(query, visibility)
 
 
-def _in_view(query: sa.Select[Any], visibility: str) -> sa.Select[Any]:
+def _in_view(query: sa.Select[*tuple[Any, ...]], visibility: str) -> sa.Select[*tuple[Any, ...]]:
     if visibility == "force":
         query = query.where(Account.force_id == _SCOPE)
     elif visibility == "staff":
@@ -196,12 +196,14 @@ def _in_view(query: sa.Select[Any], visibility: str) -> sa.Select[Any]:
     return query
 
 
-_built: dict[Any, sa.Select[Any]] = {}
+_built: dict[Any, sa.Select[*tuple[Any, ...]]] = {}
 # Filter combinations are finite but many; bound the memory a caller can make us spend.
 _MAX_BUILT = 512
 
 
-def _cached(key: Any, build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+def _cached(
+    key: Any, build: Callable[[], sa.Select[*tuple[Any, ...]]]
+) -> sa.Select[*tuple[Any, ...]]:
     found = _built.get(key)
     if found is None:
         if len(_built) >= _MAX_BUILT:
@@ -210,7 +212,9 @@ def _cached(key: Any, build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
     return found
 
 
-def _base(principal: Principal) -> tuple[tuple[str, redaction.OperatorShape], sa.Select[Any]]:
+def _base(
+    principal: Principal,
+) -> tuple[tuple[str, redaction.OperatorShape], sa.Select[*tuple[Any, ...]]]:
     shape = _shape(principal)
     return shape, _cached(("base", shape), lambda: _build_select(shape))
 
@@ -260,13 +264,13 @@ def like_pattern(text: str) -> str:
 
 
 def _filtered(
-    base: sa.Select[Any],
+    base: sa.Select[*tuple[Any, ...]],
     operators: redaction.OperatorShape,
     given: tuple[str, ...],
     flag: str | None,
     q: bool,
     per_row: bool = True,
-) -> sa.Select[Any]:
+) -> sa.Select[*tuple[Any, ...]]:
     query = base
     for name in given:
         query = query.where(_EQUALITY_FILTERS[name] == sa.bindparam(f"f_{name}"))
@@ -309,7 +313,7 @@ async def account_rows(
         params["after_id"] = after_id
     params["row_limit"] = limit
 
-    def build() -> sa.Select[Any]:
+    def build() -> sa.Select[*tuple[Any, ...]]:
         query = _filtered(base, shape[1], given, filters.flag, bool(filters.q))
         if after_id is not None:
             query = query.where(Account.id > sa.bindparam("after_id", type_=sa.Uuid()))
@@ -322,7 +326,7 @@ async def account_rows(
 
 def matching(
     principal: Principal, filters: AccountFilters, now: datetime, *columns: Any
-) -> tuple[sa.Select[Any], dict[str, Any]]:
+) -> tuple[sa.Select[*tuple[Any, ...]], dict[str, Any]]:
     """`columns` of every account `GET /accounts` would list for these filters, in id
     order, and the statement's parameters: the same scope and filters as the list, with
     the set form of a flag (right for thousands of rows). For bulk work over the accounts,

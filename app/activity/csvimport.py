@@ -131,8 +131,8 @@ def _row(
         errors.append(error(line, "last_post_at", "is in the future"))
     if errors or figures is None:
         return None, errors
-    values = figures.model_dump(include=set(FIGURES))
-    return Row(line=line, platform=platform, handle=handle, figures=figures, values=values), []
+    stored = figures.model_dump(include=set(FIGURES))
+    return Row(line=line, platform=platform, handle=handle, figures=figures, values=stored), []
 
 
 def parse(

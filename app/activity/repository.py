@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,8 +15,8 @@ from app.models import Account, ActivityPeriod
 from app.models.base import UTCDateTime
 from app.models.enums import RELEASED_STATUSES
 
-ACTIVITY = cast(sa.Table, ActivityPeriod.__table__)
-ACCOUNTS = cast(sa.Table, Account.__table__)
+ACTIVITY = ActivityPeriod.__table__
+ACCOUNTS = Account.__table__
 KEY_COLUMNS = ("account_id", "period_start", "period_end")
 FIGURES = ("original_posts", "reposts", "replies", "followers", "last_post_at")
 CHUNK = 500

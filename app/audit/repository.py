@@ -135,7 +135,9 @@ async def node_hashes(
     return out
 
 
-async def _rows(source: AsyncSession | Database, query: sa.Select[Any]) -> Sequence[Any]:
+async def _rows(
+    source: AsyncSession | Database, query: sa.Select[*tuple[Any, ...]]
+) -> Sequence[Any]:
     if isinstance(source, AsyncSession):
         return (await source.execute(query)).all()
     async with source.engine.connect() as conn:

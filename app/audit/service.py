@@ -76,7 +76,7 @@ from app.audit.verifier import (
 from app.config import Settings
 from app.context import request_id_var
 from app.errors import AppError, NotFound
-from app.models import AuditEvent
+from app.models import AuditCheckpoint, AuditEvent
 from app.replica import primary_reads_var
 
 if TYPE_CHECKING:
@@ -460,7 +460,7 @@ def write_key(path: Path, name: str) -> Signer:
     return signer
 
 
-async def make_checkpoint(db: Database, settings: Settings) -> Any:
+async def make_checkpoint(db: Database, settings: Settings) -> AuditCheckpoint:
     """Sequence, then sign and store a checkpoint of the tree as it now is."""
     signer = require_signer(settings)
     await sequence(db)
@@ -481,7 +481,7 @@ def _append(path: Path, note: str) -> None:
         out.write(note + "\n")
 
 
-async def checkpoint_if_due(db: Database, settings: Settings) -> Any:
+async def checkpoint_if_due(db: Database, settings: Settings) -> AuditCheckpoint | None:
     if signer_of(settings) is None:
         return None
     async with db.session(write=False) as session:
@@ -639,12 +639,12 @@ async def verify_log(
             problems.append(f"{label}: no verifier key to check its signature")
             continue
         try:
-            cp = open_checkpoint(note, verifier, verifier.name)
+            signed = open_checkpoint(note, verifier, verifier.name)
         except VerificationError as exc:
             problems.append(f"{label}: {exc}")
             continue
         checked += 1
-        expected.setdefault(cp.size, []).append((label, cp.root))
+        expected.setdefault(signed.size, []).append((label, signed.root))
 
     # Recompute the tree from the events, in leaf order (the hashing off the event loop).
     state = _Recompute(expected, broken)

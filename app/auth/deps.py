@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.auth.principal import Principal, check_roles
 from app.db import Database, fetch_rows, get_session
@@ -106,7 +107,9 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-def force_filter(principal: Principal, column: Any) -> sa.ColumnElement[bool]:
+def force_filter(
+    principal: Principal, column: sa.ColumnElement[Any] | QueryableAttribute[Any]
+) -> sa.ColumnElement[bool]:
     """The WHERE clause that keeps force-scoped callers inside their own force."""
     if principal.is_national:
         return sa.true()

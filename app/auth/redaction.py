@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from app.auth.principal import Principal
 from app.models import Custodianship, Person
@@ -48,6 +48,8 @@ FORCE_MEMBER_ROLES = ("staff", "collector", "comms_admin", "psd")
 PEOPLE_READER_ROLES = ("comms_admin", "psd", "provisioning")
 
 OperatorShape = Literal["all", "force", "own", "none"]
+# A column of a table or alias (`t.c.force_id`) or of a mapped class (`Person.force_id`).
+ColumnLike = sa.ColumnElement[Any] | QueryableAttribute[Any]
 
 
 def operator_shape(principal: Principal) -> OperatorShape:
@@ -80,9 +82,9 @@ def sees_operators(
 
 def operators_shown_sql(
     shape: OperatorShape,
-    force_id: Any,
-    is_anonymous: Any,
-    scope_force_id: Any,
+    force_id: ColumnLike,
+    is_anonymous: ColumnLike,
+    scope_force_id: sa.ColumnElement[Any],
     operates: Callable[[], sa.ColumnElement[bool]],
 ) -> sa.ColumnElement[bool]:
     """`sees_operators` as a SQL condition over an account's columns; `scope_force_id` is
@@ -140,7 +142,9 @@ def reads_people_of(principal: Principal, force_id: uuid.UUID) -> bool:
     return principal.force_id == force_id and principal.has(*PEOPLE_READER_ROLES)
 
 
-def people_filter(principal: Principal, force_id: Any, subject: Any) -> sa.ColumnElement[bool]:
+def people_filter(
+    principal: Principal, force_id: ColumnLike, subject: ColumnLike
+) -> sa.ColumnElement[bool]:
     """The person records the caller may read, as a WHERE clause: admin all, comms_admin
     and psd their force's, any other force-scoped caller only its own record."""
     if principal.has("admin"):

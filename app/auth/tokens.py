@@ -135,7 +135,9 @@ def cache_control_max_age(header: str | None) -> float | None:
 def _construct(data: Any, alg: str) -> Any:
     try:  # a jose Key object: jose never gets to parse key material (or a secret) as a JWK
         key = jwk.construct(data, alg)
-        if alg == "RS256" and key.prepared_key.key_size < MIN_RSA_BITS:
+        # jose types construct() as the base Key; an RS256 one is its cryptography RSA key,
+        # which holds the parsed key as prepared_key.
+        if alg == "RS256" and key.prepared_key.key_size < MIN_RSA_BITS:  # type: ignore[attr-defined]
             return None
     except Exception:  # a malformed JWKS entry is skipped, not fatal
         return None

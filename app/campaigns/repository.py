@@ -102,7 +102,10 @@ async def progress_rows(
 
 
 async def snapshot(
-    session: AsyncSession, campaign_id: uuid.UUID, scope: sa.Select[Any], params: dict[str, Any]
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    scope: sa.Select[*tuple[Any, ...]],
+    params: dict[str, Any],
 ) -> int:
     """INSERT ... SELECT the scope's accounts as the campaign's items, in one statement."""
     insert = sa.insert(ITEMS).from_select(

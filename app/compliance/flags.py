@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 
 from app.compliance.sqltime import days_before, instant
 from app.guidelines.rules import (
@@ -134,7 +135,7 @@ def _of_forces(force_id: Any, t: FlagTime) -> list[sa.ColumnElement[bool]]:
     return [] if t.forces is None else [force_id.in_(t.forces)]
 
 
-def _live(a: Any) -> sa.ColumnElement[bool]:
+def _live(a: sa.FromClause) -> sa.ColumnElement[bool]:
     return a.c.status.not_in(RELEASED_STATUSES)
 
 
@@ -384,7 +385,7 @@ def _activity_totals(t: FlagTime) -> sa.CTE:
 
 
 def _activity_set(
-    a: Any, t: FlagTime, share: Callable[[Any], sa.ColumnElement[bool]]
+    a: sa.FromClause, t: FlagTime, share: Callable[[Any], sa.ColumnElement[bool]]
 ) -> sa.ColumnElement[bool]:
     totals = _activity_totals(t)
     return a.c.id.in_(sa.select(totals.c.account_id).where(share(totals)).correlate(None))
@@ -404,7 +405,7 @@ def _repost_heavy_set(a: Any, t: FlagTime) -> sa.ColumnElement[bool]:
     )
 
 
-def _leavers() -> sa.Select[Any]:
+def _leavers() -> sa.Select[*tuple[Any, ...]]:
     # Not a shared CTE: PostgreSQL cannot run a plan reading a CTE in parallel, and the
     # partial index ix_people_leavers makes each use a small index-only scan.
     leaver = PEOPLE.alias()
@@ -575,6 +576,6 @@ def flag_columns(
 _COLUMNS = tuple((flag, f"flag_{flag}") for flag in FLAGS)
 
 
-def flags_of(row: Mapping[str, Any]) -> list[str]:
+def flags_of(row: Mapping[str, Any] | RowMapping) -> list[str]:
     """The flags true in a row (a mapping) selected with `flag_columns`."""
     return [flag for flag, column in _COLUMNS if row[column]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,7 @@ from app.errors import Conflict, Forbidden, NoPersonRecord, NotFound
 from app.models import Account, Attestation, Custodianship, Force, Person
 from app.schemas import PersonRef
 
-ACCOUNTS = cast(sa.Table, Account.__table__)
+ACCOUNTS = Account.__table__
 # Roles that see every account of their force; others see unofficial ones only if they run them.
 OVERSIGHT_ROLES = ("comms_admin", "psd", "admin")
 ATTESTABLE_STATUSES = ("active", "suspended")

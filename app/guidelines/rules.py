@@ -80,7 +80,7 @@ def has_accepted_signoff(person_id: Any, g: Any) -> sa.ColumnElement[bool]:
     )
 
 
-def satisfying_versions() -> sa.Select[Any]:
+def satisfying_versions() -> sa.Select[*tuple[Any, ...]]:
     """(guideline_id, signed_id): a sign-off of `signed_id` satisfies version `guideline_id`.
 
     Tiny (versions x earlier versions of each document) and independent of people, so
@@ -100,7 +100,7 @@ def satisfying_versions() -> sa.Select[Any]:
 
 def outstanding_guidelines(
     person_id: uuid.UUID, force_id: uuid.UUID, now: datetime
-) -> sa.Select[Any]:
+) -> sa.Select[*tuple[Any, ...]]:
     """Current guidelines (national and the force's) the person has not validly signed."""
     g = GUIDELINES.alias("g")
     return (

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.auth.deps import force_filter
 from app.auth.principal import Principal
+from app.db import rowcount
 from app.models import Account, Force, LegalHold
 from app.models.base import UTCDateTime
 
@@ -76,7 +77,7 @@ async def release(session: AsyncSession, hold_id: uuid.UUID, by: str) -> bool:
         .values(released_at=clock.now(), released_by=by)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 async def sync_flag(session: AsyncSession, account_id: uuid.UUID) -> tuple[bool, bool]:
@@ -96,5 +97,5 @@ async def sync_flag(session: AsyncSession, account_id: uuid.UUID) -> tuple[bool,
         .values(legal_hold=now_held, version=Account.version + 1, updated_at=clock.now())
         .execution_options(synchronize_session=False)
     )
-    changed = result.rowcount == 1  # type: ignore[attr-defined]
+    changed = rowcount(result) == 1
     return (not now_held if changed else now_held), now_held

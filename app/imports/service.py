@@ -295,7 +295,9 @@ def _new_rows(
     review_due_on: date,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows to insert and one queued audit event per account (no database access)."""
-    accounts, custodians, links = [], [], []
+    accounts: list[dict[str, Any]] = []
+    custodians: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
     for row, owner_id, unit_id, objective_ids in good:
         account_id = uuid.uuid4()
         fields = {

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, fetch_rows
+from app.db import Database, by_name, fetch_rows
 from app.lookalikes import skeleton
 from app.models import Account, Force
 from app.public.repository import PUBLIC_CLASSIFICATIONS
@@ -162,5 +162,5 @@ async def accounts_of_forces(
     )
     if isinstance(session, Database):
         async with session.engine.connect() as conn:
-            return (await conn.execute(query)).mappings().all()
-    return (await session.execute(query)).mappings().all()
+            return by_name((await conn.execute(query)).mappings().all())
+    return by_name((await session.execute(query)).mappings().all())

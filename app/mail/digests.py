@@ -66,7 +66,9 @@ async def _operators(session: AsyncSession, force_id: uuid.UUID) -> list[Person]
     return list((await session.scalars(query.order_by(Person.name, Person.id))).all())
 
 
-async def _reviews_due(session: AsyncSession, force_id: uuid.UUID, today: Any) -> dict[Any, list]:
+async def _reviews_due(
+    session: AsyncSession, force_id: uuid.UUID, today: Any
+) -> dict[Any, list[dict[str, Any]]]:
     query = (
         sa.select(Account.owner_id, Account.platform, Account.handle, Account.review_due_on)
         .where(
@@ -77,13 +79,15 @@ async def _reviews_due(session: AsyncSession, force_id: uuid.UUID, today: Any) -
         )
         .order_by(Account.review_due_on, Account.handle)
     )
-    out: dict[Any, list] = defaultdict(list)
+    out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in (await session.execute(query)).all():
         out[row.owner_id].append(row._asdict())
     return out
 
 
-async def _campaign_items(session: AsyncSession, force_id: uuid.UUID) -> dict[Any, list]:
+async def _campaign_items(
+    session: AsyncSession, force_id: uuid.UUID
+) -> dict[Any, list[dict[str, Any]]]:
     query = (
         sa.select(
             ITEMS.c.owner_id, Campaign.name.label("campaign"), Campaign.due_on,
@@ -101,7 +105,7 @@ async def _campaign_items(session: AsyncSession, force_id: uuid.UUID) -> dict[An
         )
         .order_by(Campaign.due_on, Account.handle)
     )  # fmt: skip
-    out: dict[Any, list] = defaultdict(list)
+    out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in (await session.execute(query)).all():
         out[row.owner_id].append(row._asdict())
     return out
@@ -120,7 +124,9 @@ async def _waiting_requests(session: AsyncSession, force_id: uuid.UUID) -> list[
     return list((await session.execute(query)).all())
 
 
-async def _already_sent(session: AsyncSession, force_id: uuid.UUID, day: Any) -> set[tuple]:
+async def _already_sent(
+    session: AsyncSession, force_id: uuid.UUID, day: Any
+) -> set[tuple[uuid.UUID, str]]:
     query = sa.select(SentDigest.person_id, SentDigest.kind).where(
         SentDigest.force_id == force_id, SentDigest.day == day
     )
@@ -128,7 +134,7 @@ async def _already_sent(session: AsyncSession, force_id: uuid.UUID, day: Any) ->
 
 
 async def _person_mails(
-    session: AsyncSession, force: Force, today: Any, sent: set[tuple]
+    session: AsyncSession, force: Force, today: Any, sent: set[tuple[uuid.UUID, str]]
 ) -> list[tuple[uuid.UUID, str, smtp.Mail]]:
     reviews = await _reviews_due(session, force.id, today)
     items = await _campaign_items(session, force.id)
@@ -150,7 +156,7 @@ async def _person_mails(
 
 
 async def _comms_mails(
-    session: AsyncSession, force: Force, now: datetime, sent: set[tuple]
+    session: AsyncSession, force: Force, now: datetime, sent: set[tuple[uuid.UUID, str]]
 ) -> list[tuple[uuid.UUID, str, smtp.Mail]]:
     admins = [
         a

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -51,6 +51,8 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
+    # Every model is mapped to a Table (DeclarativeBase types it as any FromClause).
+    __table__: ClassVar[sa.Table]
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime(), uuid.UUID: sa.Uuid()}
 

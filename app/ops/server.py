@@ -44,7 +44,7 @@ def _timeout_response() -> bytes:
     return head.encode("latin-1") + body
 
 
-class HeaderDeadline(_Base):  # type: ignore[misc,valid-type]
+class HeaderDeadline(_Base):
     """uvicorn's HTTP protocol, with a deadline for each request's headers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -145,5 +145,6 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         log_config=None,
         proxy_headers=True,
         server_header=False,
-        timeout_graceful_shutdown=settings.shutdown_timeout,
+        # Typed int, but only ever an asyncio.wait_for timeout: fractions of a second hold.
+        timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
     )

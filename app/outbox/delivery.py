@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook as Signer
 
 from app import __version__, clock
 from app.config import Settings
-from app.db import Database
+from app.db import Database, rowcount
 from app.models import OutboxEvent, Webhook, WebhookDelivery
 from app.outbox.catalogue import matches
 from app.outbox.urls import UnsafeURL, resolve
@@ -105,7 +105,7 @@ async def route(db: Database) -> int:
                     continue
                 rows.append(new_delivery(hook.id, event.id, now, db.settings))
         if rows:
-            await session.execute(_insert(session.bind.dialect.name), rows)
+            await session.execute(_insert(session.get_bind().dialect.name), rows)
         await session.execute(
             sa.update(OutboxEvent)
             .where(OutboxEvent.id.in_([e.id for e in events]))
@@ -269,4 +269,4 @@ async def record(db: Database, attempt: Attempt, outcome: Outcome) -> str:
         values |= {"last_status_code": outcome.status_code, "last_error": outcome.error}
         result = await session.execute(sa.update(WebhookDelivery).where(mine).values(**values))
         await session.commit()
-        return status if result.rowcount else "superseded"  # type: ignore[attr-defined]
+        return status if rowcount(result) else "superseded"

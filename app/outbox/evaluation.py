@@ -34,6 +34,10 @@ SYSTEM = Principal(
 )
 
 
+# A condition as stored in FlagState: (entity id, condition).
+Condition = tuple[uuid.UUID, str]
+
+
 @dataclass(frozen=True)
 class Found:
     force_code: str | None
@@ -42,14 +46,14 @@ class Found:
     data: dict[str, Any]
 
 
-async def _account_conditions(session: AsyncSession, now: datetime) -> dict[tuple, Found]:
+async def _account_conditions(session: AsyncSession, now: datetime) -> dict[Condition, Found]:
     today = now.date()
     query = (
         sa.select(Account.id, Account.status, Account.review_due_on, Force.code.label("code"),
                   *flag_columns(now, per_row=False))
         .join(Force, Force.id == Account.force_id)
     )  # fmt: skip
-    found: dict[tuple, Found] = {}
+    found: dict[Condition, Found] = {}
     for row in (await session.execute(query)).mappings():
         subject = {"account_id": str(row["id"])}
         for flag in flags_of(row):
@@ -69,7 +73,7 @@ async def _account_conditions(session: AsyncSession, now: datetime) -> dict[tupl
     return found
 
 
-async def _signoff_conditions(session: AsyncSession, now: datetime) -> dict[tuple, Found]:
+async def _signoff_conditions(session: AsyncSession, now: datetime) -> dict[Condition, Found]:
     items = []
     after: tuple[uuid.UUID, uuid.UUID] | None = None
     while True:
@@ -87,7 +91,7 @@ async def _signoff_conditions(session: AsyncSession, now: datetime) -> dict[tupl
             .where(Person.id.in_(people))
         )
         codes = {pid: code for pid, code in rows.all()}
-    found: dict[tuple, Found] = {}
+    found: dict[Condition, Found] = {}
     for item in items:
         subject = {"person_id": str(item.person.id), "guideline_id": str(item.guideline_id)}
         data = {"due_on": item.due_on.isoformat()}

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import redaction
 from app.auth.principal import Principal
+from app.db import rowcount
 from app.models import Custodianship, Force, Person
 from app.pagination import after as after_key
 
@@ -109,7 +110,7 @@ async def mark_left(
         .values(status="left", left_on=left_on, updated_at=at, version=Person.version + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 async def end_open_editorships(
@@ -141,4 +142,4 @@ async def mark_rejoined(session: AsyncSession, person_id: uuid.UUID, at: datetim
         .values(status="active", left_on=None, updated_at=at, version=Person.version + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1

@@ -73,4 +73,5 @@ def render(feed: Feed, self_url: str, site_url: str) -> bytes:
         _sub(item, "category", term=entry.kind, label=_VERB[entry.kind])
         _sub(item, "category", term=f"force:{a.force.code}", label=a.force.name)
         _sub(item, "summary", _summary(entry), type="text")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document

@@ -60,7 +60,7 @@ async def directory(
     platform: str | None,
     after_key: list[str | None] | None,
     limit: int,
-) -> list[sa.Row[Any]]:
+) -> list[sa.Row[*tuple[Any, ...]]]:
     """A page in (platform, handle) order: unique among live accounts, so a stable key."""
     query = _public()
     if force_id is not None:
@@ -87,7 +87,9 @@ FEED_ACTIONS = (
 )
 
 
-async def directory_events(session: AsyncSession, force_id: Any, limit: int) -> list[sa.Row[Any]]:
+async def directory_events(
+    session: AsyncSession, force_id: Any, limit: int
+) -> list[sa.Row[*tuple[Any, ...]]]:
     """The latest `limit` account events that may touch the directory, newest first
     (ix_audit_events_force_id_id for one force, the primary key otherwise)."""
     query = sa.select(
@@ -99,7 +101,9 @@ async def directory_events(session: AsyncSession, force_id: Any, limit: int) -> 
     return list((await session.execute(query)).all())
 
 
-async def feed_accounts(session: AsyncSession, ids: Collection[uuid.UUID]) -> list[sa.Row[Any]]:
+async def feed_accounts(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> list[sa.Row[*tuple[Any, ...]]]:
     """The accounts those events are about, whatever their classification and status now."""
     if not ids:
         return []

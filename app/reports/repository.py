@@ -77,7 +77,7 @@ _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]{1,64}$")
 
 
 @functools.cache
-def _summary_statement() -> sa.Select[Any]:
+def _summary_statement() -> sa.Select[*tuple[Any, ...]]:
     """One row per (force, platform, classification, status) with flag and clean-live sums,
     over the accounts of the forces bound as `summary_forces`; built once, the clock bound.
 

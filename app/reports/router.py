@@ -112,7 +112,7 @@ async def summary(
     return SummaryRead(forces=forces)
 
 
-_CSV_ONLY = {
+_CSV_ONLY: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The summary as CSV.",
         "content": {"text/csv": {"schema": {"type": "string"}}},

@@ -21,11 +21,12 @@ from scim2_models.path.expressions import (
     Present,
     ValuePath,
 )
+from sqlalchemy.orm import QueryableAttribute
 
 from app.models import Person
 
 # SCIM attribute (lower case) -> (column, compared case-insensitively).
-COLUMNS: dict[str, tuple[Any, bool]] = {
+COLUMNS: dict[str, tuple[QueryableAttribute[Any], bool]] = {
     "id": (Person.id, False),
     "username": (Person.subject, True),
     "externalid": (Person.staff_id, False),
@@ -46,7 +47,7 @@ def _key(path: AttrPath) -> str:
     return f"{path.attr}.{path.sub_attr}".lower() if path.sub_attr else path.attr.lower()
 
 
-def _column(path: AttrPath) -> tuple[Any, bool, str]:
+def _column(path: AttrPath) -> tuple[QueryableAttribute[Any], bool, str]:
     key = _key(path)
     if key not in COLUMNS:
         raise InvalidFilterException(
@@ -139,7 +140,7 @@ def where(expression: str | None) -> sa.ColumnElement[bool]:
     if not expression:
         return sa.true()
     try:
-        parsed = ScimFilter(expression)
+        parsed: ScimFilter[Any] = ScimFilter(expression)
         node = parsed.ast
     except InvalidFilterException:
         raise

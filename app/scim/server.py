@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -52,12 +53,17 @@ PREFIX = "/scim/v2"
 log = logging.getLogger(__name__)
 
 
-def scim_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def scim_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return JSONResponse(body, status_code=status, headers=headers, media_type=SCIM_MEDIA_TYPE)
 
 
 def scim_error(
-    status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    detail: str,
+    scim_type: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
     if scim_type:
@@ -95,7 +101,8 @@ async def _body(request: Request) -> Any:
 
 def _config(base: str) -> dict[str, Any]:
     config = ServiceProviderConfig(
-        documentation_uri="https://registry.police.uk/docs/scim",
+        # Validated into a Reference[External]; the model's signature wants one already.
+        documentation_uri="https://registry.police.uk/docs/scim",  # type: ignore[arg-type]
         patch=Patch(supported=True),
         bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
         filter=Filter(supported=True, max_results=users.MAX_COUNT),
@@ -205,7 +212,7 @@ def create_scim_app(parent: FastAPI) -> FastAPI:
         if not isinstance(body, dict):
             raise SCIMException(detail="The body must be a SCIM SearchRequest.")
         try:
-            search = SearchRequest.model_validate(body)
+            search: SearchRequest[Any] = SearchRequest.model_validate(body)
         except ValidationError as exc:
             raise InvalidValueException(detail=str(exc.errors()[0]["msg"])) from exc
         answer = await users.search(

@@ -9,6 +9,7 @@ mapped attributes are always answered from the person record."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from scim2_models import (
     Context,
+    Email,
     EnterpriseUser,
     Error,
     InvalidValueException,
@@ -86,11 +88,12 @@ def _work_email(user: ScimUserModel) -> str | None:
     emails = [e for e in user.emails or [] if e.value]
     if not emails:
         return None
-    for pick in (
+    picks: tuple[Callable[[Email], bool], ...] = (
         lambda e: str(e.type or "").lower() == "work",
         lambda e: bool(e.primary),
         lambda _e: True,
-    ):
+    )
+    for pick in picks:
         for email in emails:
             if pick(email):
                 return str(email.value)
@@ -148,11 +151,12 @@ def _kept(user: ScimUserModel) -> dict[str, Any]:
 
 
 def _pick_email(emails: list[dict[str, Any]]) -> dict[str, Any] | None:
-    for pick in (
+    picks: tuple[Callable[[dict[str, Any]], bool], ...] = (
         lambda e: str(e.get("type") or "").lower() == "work",
         lambda e: bool(e.get("primary")),
         lambda _e: True,
-    ):
+    )
+    for pick in picks:
         for email in emails:
             if email.get("value") and pick(email):
                 return email

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import Field
 
@@ -45,7 +45,7 @@ class UnitRead(Output):
             id=unit.id,
             force=force,
             name=unit.name,
-            kind=unit.kind,
+            kind=cast(UnitKind, unit.kind),  # the column CHECKs it against UNIT_KINDS
             parent_id=unit.parent_id,
             version=unit.version,
             created_at=unit.created_at,

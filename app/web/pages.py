@@ -70,11 +70,11 @@ async def verify(db: Database, url: str, max_length: int) -> Answer:
         return Answer(
             account=PublicAccount(
                 force=found.force,
-                platform=found.platform,  # type: ignore[arg-type]
+                platform=found.platform,
                 handle=found.handle or "",
                 url=found.url or "",
                 display_name=found.display_name or "",
-                classification=found.classification,  # type: ignore[arg-type]
+                classification=found.classification,
             )
         )
     platform, handle = _named(url)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.auth.principal import Principal
 from app.models import OutboxEvent, Webhook, WebhookDelivery
@@ -26,7 +28,9 @@ async def get(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID
     )
 
 
-def _before(columns: tuple[sa.ColumnElement, ...], key: tuple[datetime, uuid.UUID]):  # type: ignore[no-untyped-def]
+def _before(
+    columns: tuple[QueryableAttribute[Any], ...], key: tuple[datetime, uuid.UUID]
+) -> sa.ColumnElement[bool]:
     return sa.tuple_(*columns) < sa.tuple_(
         sa.literal(key[0], UTCDateTime()), sa.literal(key[1], sa.Uuid())
     )

@@ -74,7 +74,7 @@ def _insert(dialect: str) -> sa.Insert:
 
 async def _ensure_rows(db: Database, names: list[str]) -> None:
     async with db.session() as session:
-        dialect = session.bind.dialect.name
+        dialect = session.get_bind().dialect.name
         for name in names:
             await session.execute(_insert(dialect).values(name=name, runs=0))
         await session.commit()

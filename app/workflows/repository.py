@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.auth.deps import force_filter
 from app.auth.principal import Principal
+from app.db import rowcount
 from app.models import (
     Account,
     ChecklistItem,
@@ -175,7 +176,7 @@ async def claim(session: AsyncSession, request: Request, source: str, target: st
         .values(status=target, version=Request.version + 1, updated_at=clock.now())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         return False
     await session.refresh(request)
     return True

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
@@ -48,11 +48,11 @@ Move = Annotated[MoveBody, Body()]
 _NO_COMMENT = MoveBody()
 
 
-class RequestSummaryPage(Page[RequestSummary]):  # type: ignore[valid-type]
+class RequestSummaryPage(Page[RequestSummary]):
     """A page of requests, each of its kind."""
 
 
-def _summary(request: Request, force: str, principal: Principal, shown: bool) -> Any:
+def _summary(request: Request, force: str, principal: Principal, shown: bool) -> RequestSummary:
     """A request as the caller may see it: where it may not see the operators of the
     request's account (`app.auth.redaction`), no one is named but the caller itself."""
     own = request.requested_by == principal.sub
@@ -79,7 +79,7 @@ async def _read(
     principal: Principal,
     view: service.RequestView,
     response: Response | None = None,
-) -> Any:
+) -> RequestRead:
     request = view.request
     shown = request.account_id in await accounts.operators_shown(
         session, principal, {request.account_id}
@@ -96,7 +96,7 @@ async def _read(
     ]
     checklist = [
         ChecklistItemRead(
-            item=i.item,
+            item=cast(ChecklistItem, i.item),  # a stored item name; validated into the enum
             required=i.required,
             system=bool((found := item_of(request.kind, i.item)) and found.system),
             done=i.done,

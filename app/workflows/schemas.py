@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, NotRequired
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     BaseModel,
@@ -145,9 +145,15 @@ def _items(name: str, kinds: tuple[str, ...]) -> type[StrEnum]:
 
 # The checklist items of each kind (SPEC §6), and every item of any kind (the path of
 # set_checklist_item: an item of another kind than the request's is a 404).
-ChecklistItem = _items("ChecklistItem", tuple(CHECKLISTS))
-TransferChecklistItem = _items("TransferChecklistItem", ("transfer",))
-DecommissionChecklistItem = _items("DecommissionChecklistItem", ("decommission",))
+if TYPE_CHECKING:
+    # Their members are made from CHECKLISTS at import; to a checker each is a StrEnum.
+    ChecklistItem = StrEnum
+    TransferChecklistItem = StrEnum
+    DecommissionChecklistItem = StrEnum
+else:
+    ChecklistItem = _items("ChecklistItem", tuple(CHECKLISTS))
+    TransferChecklistItem = _items("TransferChecklistItem", ("transfer",))
+    DecommissionChecklistItem = _items("DecommissionChecklistItem", ("decommission",))
 
 
 class _ChecklistEntry(Output):
@@ -160,15 +166,15 @@ class _ChecklistEntry(Output):
 
 
 class ChecklistItemRead(_ChecklistEntry):
-    item: ChecklistItem  # type: ignore[valid-type]
+    item: ChecklistItem
 
 
 class TransferChecklistItemRead(_ChecklistEntry):
-    item: TransferChecklistItem  # type: ignore[valid-type]
+    item: TransferChecklistItem
 
 
 class DecommissionChecklistItemRead(_ChecklistEntry):
-    item: DecommissionChecklistItem  # type: ignore[valid-type]
+    item: DecommissionChecklistItem
 
 
 class TimelineEntry(BaseModel):
@@ -275,5 +281,5 @@ RequestRead = Annotated[
     | OwnerChangeRequestRead,
     Field(discriminator="kind"),
 ]  # fmt: skip
-SUMMARY: TypeAdapter[Any] = TypeAdapter(RequestSummary)
-READ: TypeAdapter[Any] = TypeAdapter(RequestRead)
+SUMMARY: TypeAdapter[RequestSummary] = TypeAdapter(RequestSummary)
+READ: TypeAdapter[RequestRead] = TypeAdapter(RequestRead)
