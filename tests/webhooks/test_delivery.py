@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app import clock
 from app.db import Database
@@ -202,6 +203,12 @@ async def test_two_workers_share_the_work_without_sending_an_event_twice(
         await place_hold(client, tokens, await make_account(session, forces[0]))
     second = Database(settings)
     try:
+        # Both connected, and the scheduled jobs already run (whichever worker ran them
+        # would meanwhile leave every delivery to the other), before the two start.
+        for database in (db, second):
+            async with database.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        await Worker(db).run_jobs()
         one, two = Worker(db), Worker(second)
         await asyncio.gather(one.run_once(), two.run_once())
     finally:
