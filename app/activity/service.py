@@ -17,6 +17,7 @@ import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
+from app.accounts.errors import AccountNotFound
 from app.activity import csvimport, repository
 from app.activity.schemas import ActivityImportResult, ActivityIn, ActivityRead
 from app.audit import service as audit
@@ -24,10 +25,6 @@ from app.auth.principal import Principal
 from app.errors import NotFound, ValidationFailed
 from app.imports import stream
 from app.models import ActivityPeriod
-
-
-class AccountNotFound(NotFound):
-    code = "account-not-found"
 
 
 class ActivityNotFound(NotFound):

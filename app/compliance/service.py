@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
+from app.accounts.errors import AccountNotFound
 from app.audit import service as audit
 from app.auth import redaction
 from app.auth.deps import force_filter, person_id_of
@@ -23,10 +24,6 @@ ACCOUNTS = Account.__table__
 # Roles that see every account of their force; others see unofficial ones only if they run them.
 OVERSIGHT_ROLES = ("comms_admin", "psd", "admin")
 ATTESTABLE_STATUSES = ("active", "suspended")
-
-
-class AccountNotFound(NotFound):
-    code = "account-not-found"
 
 
 class AttestationNotFound(NotFound):

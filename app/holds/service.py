@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
+from app.accounts.errors import AccountNotFound
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -20,10 +21,6 @@ from app.holds.schemas import HoldCreate
 from app.models import LegalHold
 from app.outbox import service as outbox
 from app.pagination import cursor_instant, decode_cursor, page_of
-
-
-class AccountNotFound(NotFound):
-    code = "account-not-found"
 
 
 class HoldNotFound(NotFound):

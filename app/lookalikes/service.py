@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import handles
+from app.accounts.errors import AccountNotFound
 from app.auth.principal import Principal
 from app.db import Database, fetch_rows
-from app.errors import NotFound
 from app.lookalikes import repository, skeleton
 from app.lookalikes.schemas import (
     AccountLookalikes,
@@ -31,10 +31,6 @@ from app.public.schemas import PublicAccount, PublicForce, Resemblance
 
 MAX_RESEMBLES = 3
 _RULE_ORDER = {"confusable": 0, "similar": 1, "force_name": 2}
-
-
-class AccountNotFound(NotFound):
-    code = "account-not-found"
 
 
 def spellings(url: str, handle: str) -> list[str]:
