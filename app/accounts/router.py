@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -35,7 +34,7 @@ from app.auth.principal import Principal
 from app.concurrency import etag
 from app.errors import ValidationFailed
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.schemas import AUTH_ERRORS, Instant, errors
 
 router = APIRouter(tags=["accounts"])
@@ -52,12 +51,6 @@ At = Annotated[
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The page."}
 }
-
-
-def _utc(at: datetime | None) -> datetime | None:
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _after_id(cursor: str | None) -> uuid.UUID | None:
@@ -90,7 +83,7 @@ async def list_accounts(
     flag: Flag | None = None,
     q: Annotated[str | None, Query(max_length=200, description="In handle or name.")] = None,
     force: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response | Page[AccountRead]:
     """Accounts the caller may see, filtered; `Accept: text/csv` streams every match.
@@ -215,7 +208,7 @@ async def get_custodians(
 ) -> CustodiansRead:
     """Owner and editors of the account at instant `at` (default now); none where the
     caller may not see the account's operators."""
-    return await service.custodians(session, principal, account_id, _utc(at))
+    return await service.custodians(session, principal, account_id, at)
 
 
 @router.get(
@@ -241,7 +234,7 @@ async def get_person_accounts(
 ) -> PersonAccountsRead:
     """The accounts a person owned or edited at instant `at` (default now); the person
     must be one whose record the caller reads."""
-    return await service.person_accounts(session, principal, person_id, _utc(at))
+    return await service.person_accounts(session, principal, person_id, at)
 
 
 @router.get("/lookup", response_model=LookupRead, responses=errors(*AUTH_ERRORS))

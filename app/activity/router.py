@@ -15,7 +15,7 @@ from app.config import Settings
 from app.errors import ValidationFailed
 from app.idempotency import IdempotencyKey, created, fingerprint, idempotent
 from app.imports.stream import too_many_rows
-from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(tags=["activity"])
@@ -70,7 +70,7 @@ async def list_activity(
     account_id: uuid.UUID,
     session: Session,
     principal: Reader,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ActivityRead]:
     """An account's activity periods, newest first."""

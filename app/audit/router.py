@@ -23,7 +23,7 @@ from app.auth.deps import ReadDatabase, Session, require_roles
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.models import AuditCheckpoint, AuditEvent
-from app.pagination import Cursor, Limit, Page, cursor_id, page_of
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_id, page_of
 from app.public.ratelimit import public_rate_limit
 from app.schemas import AUTH_ERRORS, Instant, errors
 
@@ -81,7 +81,7 @@ async def list_events(
     ] = None,
     since: Instant | None = None,
     until: Instant | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AuditEventRead]:
     """A page of audit events, oldest first (force-scoped callers see their force's)."""
@@ -161,7 +161,7 @@ async def latest_checkpoint(request: Request, session: Session, principal: Audit
 
 @router.get("/checkpoints", response_model=Page[CheckpointRead], responses=errors(*AUTH_ERRORS))
 async def list_checkpoints(
-    session: Session, principal: Auditor, limit: Limit = 50, cursor: Cursor = None
+    session: Session, principal: Auditor, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[CheckpointRead]:
     """Every signed checkpoint, oldest first."""
     after_id = cursor_id(cursor)

@@ -12,7 +12,7 @@ from app.auth.principal import Principal
 from app.campaigns import service
 from app.campaigns.schemas import CampaignCreate, CampaignRead, CampaignSummary
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -50,7 +50,7 @@ async def list_campaigns(
     session: Session,
     principal: Manager,
     force: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[CampaignSummary]:
     """Campaigns of the caller's force (admin: every force, or `?force=`), newest first."""

@@ -11,7 +11,15 @@ from app.compliance import service
 from app.compliance.schemas import AttestationRead, AttestIn
 from app.errors import ValidationFailed
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page, cursor_instant, decode_cursor, page_of
+from app.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    Page,
+    cursor_instant,
+    decode_cursor,
+    page_of,
+)
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(tags=["compliance"])
@@ -52,7 +60,7 @@ async def list_attestations(
     account_id: uuid.UUID,
     session: Session,
     principal: Overseer,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AttestationRead]:
     """An account's reviews, oldest first (comms_admin, psd, admin)."""

@@ -10,7 +10,7 @@ from app.concurrency import etag
 from app.forces import repository, service
 from app.forces.schemas import ForceCreate, ForceRead, ForceUpdate
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(prefix="/forces", tags=["forces"])
@@ -22,7 +22,10 @@ CodePath = Annotated[str, Path(max_length=40, description="The force's code, e.g
 
 @router.get("", response_model=Page[ForceRead], responses=errors(*AUTH_ERRORS))
 async def list_forces(
-    session: Session, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
+    session: Session,
+    principal: CurrentPrincipal,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Page[ForceRead]:
     """Forces the caller can see: their own, or every force for national roles."""
     after = decode_cursor(cursor, 1)

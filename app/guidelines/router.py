@@ -11,7 +11,15 @@ from app.errors import ValidationFailed
 from app.guidelines import service
 from app.guidelines.schemas import GuidelineCreate, GuidelineRead, OutstandingItem, SignoffRead
 from app.idempotency import IdempotencyKey, created, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page, cursor_instant, decode_cursor, page_of
+from app.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    Page,
+    cursor_instant,
+    decode_cursor,
+    page_of,
+)
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(tags=["guidelines"])
@@ -56,7 +64,7 @@ async def list_guidelines(
     force: ForceQuery = None,
     code: Annotated[str | None, Query(max_length=64)] = None,
     current: Annotated[bool, Query(description="Only the current version per document.")] = False,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[GuidelineRead]:
     """National guidelines and the caller's force's, ordered by code and version."""
@@ -124,7 +132,7 @@ async def list_outstanding(
     principal: Overseer,
     status: Annotated[Literal["outstanding"], Query()] = "outstanding",
     force: ForceQuery = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[OutstandingItem]:
     """Who still has to sign what: active operators of live accounts, per current guideline."""
@@ -162,7 +170,7 @@ async def list_person_signoffs(
     person_id: uuid.UUID,
     session: Session,
     principal: CurrentPrincipal,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[SignoffRead]:
     """A person's sign-offs, oldest first (comms_admin, psd, admin, or the person)."""

@@ -11,7 +11,7 @@ from app.holds import service
 from app.holds.schemas import HoldCreate, HoldRead
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
 from app.models import LegalHold
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.schemas import AUTH_ERRORS, errors
 
 router = APIRouter(prefix="/accounts/{account_id}/holds", tags=["legal holds"])
@@ -39,7 +39,7 @@ async def list_holds(
     account_id: uuid.UUID,
     session: Session,
     principal: HoldKeeper,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[HoldRead]:
     """Every legal hold of an account, released ones included, newest first (PSD, admin)."""

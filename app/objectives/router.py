@@ -12,7 +12,7 @@ from app.idempotency import IdempotencyKey, fingerprint, idempotent
 from app.models.enums import ROLES
 from app.objectives import service
 from app.objectives.schemas import ObjectiveCreate, ObjectiveRead, ObjectiveUpdate
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.schemas import AUTH_ERRORS, ForceCode, errors
 
 router = APIRouter(prefix="/objectives", tags=["objectives"])
@@ -31,7 +31,7 @@ async def list_objectives(
     principal: Reader,
     force: ForceParam = None,
     active: bool | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ObjectiveRead]:
     """Strategy objectives of the caller's force (national roles: every force, or `?force=`)."""

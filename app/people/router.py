@@ -9,7 +9,7 @@ from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.concurrency import etag
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.people import service
 from app.people.schemas import LeaveBody, PersonCreate, PersonRead, PersonUpdate
 from app.schemas import AUTH_ERRORS, ForceCode, errors
@@ -45,7 +45,7 @@ async def list_people(
     status: Literal["active", "left"] | None = None,
     unit_id: uuid.UUID | None = None,
     q: Search = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[PersonRead]:
     """People the caller may read: admin every force (or `?force=`), comms_admin and psd

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.accounts.schemas import Platform
 from app.auth.deps import ReadDatabase, Session
-from app.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.public import atom, service
 from app.public.ratelimit import public_rate_limit
 from app.public.schemas import PublicAccount, Verification
@@ -41,7 +41,7 @@ async def directory(
     session: Session,
     force: Annotated[str | None, Query(max_length=40)] = None,
     platform: Platform | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[PublicAccount]:
     """The public directory of active corporate and official accounts."""

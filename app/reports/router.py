@@ -13,7 +13,7 @@ from app.accounts.schemas import Flag
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS
-from app.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.reports import service
 from app.reports.schemas import ComplianceItem, ForceSummary, SummaryRead
 from app.schemas import AUTH_ERRORS, errors
@@ -152,7 +152,7 @@ async def compliance(
     principal: Reader,
     force: ForceQuery = None,
     flag: FlagQuery = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Any:
     """Live accounts raising flags, each with its flags and why (CSV: every row, streamed)."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.schemas import AUTH_ERRORS, errors
 from app.scim import credentials as service
 from app.scim.schemas import ScimCredentialCreate, ScimCredentialRead, ScimCredentialSecret
@@ -41,7 +41,11 @@ async def create_scim_credential(
 
 @router.get("", response_model=Page[ScimCredentialRead], responses=errors(*AUTH_ERRORS, 404))
 async def list_scim_credentials(
-    code: CodePath, session: Session, principal: Admin, limit: Limit = 50, cursor: Cursor = None
+    code: CodePath,
+    session: Session,
+    principal: Admin,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Page[ScimCredentialRead]:
     """The force's SCIM credentials, revoked ones included (never their secrets)."""
     items, next_cursor = await service.page(session, principal, code, cursor, limit)

@@ -10,7 +10,7 @@ from app.auth.principal import Principal
 from app.concurrency import etag
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
 from app.models.enums import ROLES
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.schemas import AUTH_ERRORS, ForceCode, errors
 from app.units import service
 from app.units.schemas import UnitCreate, UnitRead, UnitUpdate
@@ -30,7 +30,7 @@ async def list_units(
     session: Session,
     principal: Reader,
     force: ForceParam = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[UnitRead]:
     """Units of the caller's force (national roles: every force, or `?force=`)."""

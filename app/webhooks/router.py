@@ -9,7 +9,7 @@ from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.concurrency import etag
 from app.models import Webhook, WebhookDelivery
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.schemas import AUTH_ERRORS, ForceCode, errors
 from app.webhooks import service
 from app.webhooks.schemas import (
@@ -61,7 +61,7 @@ async def list_webhooks(
     session: Session,
     principal: Keeper,
     force: Annotated[ForceCode | None, Query(description="Admins: only this force's.")] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[WebhookRead]:
     """The webhooks the caller keeps (comms admins: their force's), newest first."""
@@ -141,7 +141,7 @@ async def list_webhook_deliveries(
     session: Session,
     principal: Keeper,
     status: Annotated[DeliveryStatus | None, Query(description="Only this status.")] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[DeliveryRead]:
     """The webhook's delivery log, newest first: attempts, answers, errors, dead letters."""

@@ -11,7 +11,7 @@ from app.auth.deps import Session, require_roles
 from app.auth.principal import Principal
 from app.idempotency import IdempotencyKey, fingerprint, idempotent
 from app.models import Request
-from app.pagination import Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.schemas import AUTH_ERRORS, ForceCode, errors, filled
 from app.workflows import service
 from app.workflows.checklists import CHECKLISTS, item_of
@@ -163,7 +163,7 @@ async def list_requests(
         ),
     ] = False,
     force: Annotated[ForceCode | None, Query(description="National callers: one force.")] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> RequestSummaryPage:
     """Requests in the caller's scope, newest first (staff: their own and their accounts')."""
