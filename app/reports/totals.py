@@ -228,3 +228,13 @@ async def valid_until(
             candidates.append(row.grace_from + timedelta(days=row.signoff_grace_days))
         out[row.id] = min(c for c in candidates if c is not None)
     return out
+
+
+async def mark_all_stale(db: Database) -> None:
+    """After a bulk load that bypasses the audit trigger (COPY with triggers off): every
+    force's totals are out of date."""
+    if db.is_sqlite:
+        return
+    async with db.session() as session:
+        await session.execute(sa.insert(_STALE).values(force_id=None))
+        await session.commit()
