@@ -30,6 +30,7 @@ from app.compliance.sqltime import days_before, instant
 from app.db import Database, unavailable
 from app.guidelines.rules import GUIDELINES, in_scope_of
 from app.models import Account, Force, ReportStale, ReportTotals
+from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS
 from app.reports import repository
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,36 @@ _STORED = sa.select(
 ).where(_TOTALS.c.force_id.in_(_FORCES))
 
 
-def _fresh(row: Any, now: datetime) -> bool:
-    return bool(row.computed_at <= now < row.valid_until)
+def _servable(row: Any, now: datetime) -> list[tuple[Any, ...]] | None:
+    """A stored row's groups, if they may be served at `now` (None: recount the force)."""
+    if not row.computed_at <= now < row.valid_until:
+        return None
+    try:
+        return _rows_of(row.force_id, row.groups)
+    except (TypeError, ValueError):
+        log.warning("stored summary totals of force %s are malformed: recounting", row.force_id)
+        return None
 
 
-def _rows_of(force_id: uuid.UUID, groups: list[Any]) -> list[tuple[Any, ...]]:
-    return [(force_id, *group) for group in groups]
+_WIDTH = 3 + 1 + len(FLAGS) + 1  # platform, classification, status; n; flags; clean
+
+
+def _rows_of(force_id: uuid.UUID, groups: Any) -> list[tuple[Any, ...]]:
+    """Stored groups as the statement's rows, refused (ValueError) unless each has the
+    shape and vocabulary the summary folds: a stored row never fails a request."""
+    rows = []
+    for group in groups:
+        if not (
+            isinstance(group, list)
+            and len(group) == _WIDTH
+            and group[0] in PLATFORMS
+            and group[1] in CLASSIFICATIONS
+            and group[2] in ACCOUNT_STATUSES
+            and all(type(v) is int for v in group[3:])
+        ):
+            raise ValueError(f"stored summary totals of force {force_id} are malformed")
+        rows.append((force_id, *group))
+    return rows
 
 
 async def summary_groups(
@@ -77,13 +102,14 @@ async def summary_groups(
     if db.is_sqlite or db.reads_from_replica() or not force_ids:
         return await repository.summary_groups(session, db, force_ids, now, parts), now
     try:
-        stored = (await session.execute(_STORED, {"totals_forces": list(force_ids)})).all()
-        if (
-            len(stored) == len(set(force_ids))
-            and not any(row.stale for row in stored)
-            and all(_fresh(row, now) for row in stored)
-        ):
-            rows = [r for row in stored for r in _rows_of(row.force_id, row.groups)]
+        # On a session of its own: a failure here must not spoil the request's transaction.
+        async with db.session() as own:
+            found = await own.execute(_STORED, {"totals_forces": list(force_ids)})
+            stored = found.all()
+        servable = [_servable(row, now) for row in stored]
+        complete = len(stored) == len(set(force_ids))
+        if complete and not any(row.stale for row in stored) and None not in servable:
+            rows = [r for groups in servable if groups is not None for r in groups]
             return rows, min(row.computed_at for row in stored)
         return await _recount(db, force_ids, now, parts)
     except Exception as exc:
@@ -137,12 +163,16 @@ async def _recount_in_snapshot(
         row.force_id: row
         for row in await writer.execute(sa.select(_TOTALS).where(_TOTALS.c.force_id.in_(in_scope)))
     }
-    todo = [f for f in in_scope if f in marked or f not in stored or not _fresh(stored[f], now)]
     rows: list[Any] = []
     as_of = now
-    for force_id, row in stored.items():
-        if force_id not in todo:
-            rows += _rows_of(force_id, row.groups)
+    todo = []
+    for force_id in in_scope:
+        row = stored.get(force_id)
+        groups = None if row is None or force_id in marked else _servable(row, now)
+        if row is None or groups is None:
+            todo.append(force_id)
+        else:
+            rows += groups
             as_of = min(as_of, row.computed_at)
     if not todo:
         return rows, as_of

@@ -307,3 +307,21 @@ async def test_summary_response_says_when_its_figures_are_from(client, tokens, s
     assert r.status_code == 200, r.text
     expected = LATER if db.is_sqlite else T
     assert datetime.fromisoformat(r.json()["as_of"]) == expected
+
+
+async def test_malformed_stored_totals_are_recounted_not_an_error(client, tokens, session, db):
+    if db.is_sqlite:
+        pytest.skip("totals are kept on PostgreSQL only")
+    w = await _world(session)
+    await _counted_once(db, w)
+    async with db.session() as s:
+        await s.execute(
+            sa.update(ReportTotals)
+            .where(ReportTotals.force_id == w["wmids"].id)
+            .values(groups=[["myspace", "official", "active", 1]])
+        )
+        await s.commit()
+    r = await client.get(f"{API}/reports/summary", headers=tokens.headers("admin", force=None))
+    assert r.status_code == 200, r.text
+    await _served(db)  # equal to the full recount
+    assert (await _computed(db))[w["wmids"].id] == LATER  # recounted, stored again
