@@ -325,3 +325,31 @@ async def test_malformed_stored_totals_are_recounted_not_an_error(client, tokens
     assert r.status_code == 200, r.text
     await _served(db)  # equal to the full recount
     assert (await _computed(db))[w["wmids"].id] == LATER  # recounted, stored again
+
+
+async def test_identity_changes_mark_every_force_only_for_public_accounts(session, db):
+    if db.is_sqlite:
+        pytest.skip("the trigger is PostgreSQL's")
+    from app.audit import service as audit
+
+    w = await _world(session)
+    actor = audit.Actor.system()
+    renamed = {"handle": ["a", "b"]}
+
+    async def marks(account: Any, changes: dict, action: str = "account.updated") -> set:
+        async with db.session() as s:
+            await s.execute(sa.delete(ReportStale))
+            audit.record(
+                s, actor, action, "account", account.id, changes, force_id=account.force_id
+            )
+            await s.commit()
+        return await _marked(db)
+
+    # An unofficial account's identity feeds only its own flags.
+    assert await marks(w["imitator"], renamed) == {w["wmids"].id}
+    assert await marks(w["official"], renamed) == {None}
+    # An account that was public before the change marks every force too.
+    was_official = {"classification": ["official", "unofficial"]}
+    assert await marks(w["imitator"], was_official) == {None}
+    assert await marks(w["official"], {"display_name": ["a", "b"]}) == {w["staffs"].id}
+    assert await marks(w["official"], renamed, "account.duplicate_refused") == set()
