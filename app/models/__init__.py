@@ -10,6 +10,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.org import Force, Objective, Person, Unit
 from app.models.outbox import FlagState, OutboxEvent, ScheduledJob, Webhook, WebhookDelivery
 from app.models.ratelimit import RateLimitHit
+from app.models.reports import ReportStale, ReportTotals
 from app.models.requests import ChecklistItem, Request, RequestDecision
 from app.models.scim import ScimCredential, ScimUser
 
@@ -36,6 +37,8 @@ __all__ = [
     "OutboxEvent",
     "Person",
     "RateLimitHit",
+    "ReportStale",
+    "ReportTotals",
     "Request",
     "RequestDecision",
     "ScheduledJob",

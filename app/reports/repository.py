@@ -165,25 +165,57 @@ async def summary_groups(
     parts = min(parts, len(force_ids))
     if parts <= 1 or db.is_sqlite:
         return await _groups_of(session, force_ids, now)
-    sessions = [db.session(write=False) for _ in range(parts)]
+    first = db.session(write=False)
     try:
-        for s in sessions:
+        await first.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        snapshot = await export_snapshot(first)
+        return await groups_in_snapshot(first, db, snapshot, force_ids, now, parts)
+    finally:
+        await first.close()
+
+
+async def export_snapshot(session: AsyncSession) -> str:
+    """PostgreSQL: the id of the session's transaction snapshot, for others to import."""
+    snapshot = str(await session.scalar(sa.text("SELECT pg_export_snapshot()")))
+    if not _SNAPSHOT_ID.match(snapshot):
+        raise RuntimeError("unexpected snapshot id from the database")
+    return snapshot
+
+
+async def groups_in_snapshot(
+    first: AsyncSession,
+    db: Database,
+    snapshot: str,
+    force_ids: Sequence[uuid.UUID],
+    now: datetime,
+    parts: int,
+    *,
+    write: bool = False,
+) -> Sequence[Any]:
+    """PostgreSQL: the group rows of `force_ids` as `snapshot` (exported by `first`, a
+    REPEATABLE READ transaction, which runs one share) sees them, over `parts` statements
+    at once, the others on sessions of their own that import it (`write`: sessions of the
+    primary, never a replica)."""
+    if not _SNAPSHOT_ID.match(snapshot):
+        raise ValueError("not a snapshot id")
+    parts = max(1, min(parts, len(force_ids)))
+    if parts == 1:
+        return await _groups_of(first, force_ids, now)
+    others = [db.session(write=write) for _ in range(parts - 1)]
+    try:
+        for s in others:
             await s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        snapshot = str(await sessions[0].scalar(sa.text("SELECT pg_export_snapshot()")))
-        if not _SNAPSHOT_ID.match(snapshot):
-            raise RuntimeError("unexpected snapshot id from the database")
-        for s in sessions[1:]:
             await s.execute(sa.text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-        sizes = await sessions[0].execute(_ACCOUNTS_PER_FORCE, {"summary_forces": force_ids})
+        sizes = await first.execute(_ACCOUNTS_PER_FORCE, {"summary_forces": list(force_ids)})
         chunks = _balanced({row.force_id: row.n for row in sizes}, force_ids, parts)
         results = await asyncio.gather(
             *(
                 _groups_of(s, chunk, now, split=True)
-                for s, chunk in zip(sessions, chunks, strict=True)
+                for s, chunk in zip([first, *others], chunks, strict=True)
             )
         )
     finally:
-        for s in sessions:
+        for s in others:
             await s.close()
     return [row for rows in results for row in rows]
 

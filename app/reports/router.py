@@ -102,14 +102,15 @@ async def summary(
 ) -> Any:
     """Counts per force; compliance_rate = live accounts raising no flag / live accounts."""
     parts = request.app.state.settings.report_parallelism
-    forces = await service.summary(session, request.app.state.db, principal, force, parts)
+    db = request.app.state.db
+    forces, as_of = await service.summary_as_of(session, db, principal, force, parts)
     if _wants_csv(request):
         return Response(
             _summary_csv(forces),
             media_type=CSV_TYPE,
             headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
         )
-    return SummaryRead(forces=forces)
+    return SummaryRead(forces=forces, as_of=as_of)
 
 
 _CSV_ONLY: dict[int | str, dict[str, Any]] = {

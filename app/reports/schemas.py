@@ -55,6 +55,10 @@ class ForceSummary(Output):
 
 class SummaryRead(Output):
     forces: list[ForceSummary]
+    as_of: datetime = Field(
+        description="The time the figures describe: on PostgreSQL, forces unchanged since "
+        "their last count are served from it, so this is the oldest count among them."
+    )
 
 
 class ComplianceItem(Output):

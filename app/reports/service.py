@@ -25,7 +25,7 @@ from app.compliance import explain
 from app.db import Database
 from app.errors import ValidationFailed
 from app.models.enums import ACCOUNT_STATUSES, CLASSIFICATIONS, FLAGS, PLATFORMS, RELEASED_STATUSES
-from app.reports import repository
+from app.reports import repository, totals
 from app.reports.schemas import ComplianceItem, ForceSummary
 from app.schemas import PersonRef
 
@@ -40,9 +40,20 @@ async def summary(
     parts: int = 1,
 ) -> list[ForceSummary]:
     """`parts`: how many concurrent statements may share the work (PostgreSQL)."""
+    return (await summary_as_of(session, db, principal, force_code, parts))[0]
+
+
+async def summary_as_of(
+    session: AsyncSession,
+    db: Database,
+    principal: Principal,
+    force_code: str | None,
+    parts: int = 1,
+) -> tuple[list[ForceSummary], datetime]:
+    """The summary and the time its figures describe (the oldest recount they come from)."""
     force_id = await scope_force_id(session, principal, force_code)
     forces = await repository.forces_in_scope(session, principal, force_id)
-    groups = await repository.summary_groups(
+    groups, as_of = await totals.summary_groups(
         session, db, [f.id for f in forces], clock.now(), parts
     )
     rows: dict[uuid.UUID, dict[str, Any]] = {
@@ -81,7 +92,7 @@ async def summary(
         clean, live = row.pop("clean"), row["live"]
         rate = round(clean / live, 4) if live else None
         out.append(ForceSummary(**row, compliance_rate=rate))
-    return out
+    return out, as_of
 
 
 def _check_flag(flag: str | None) -> None:

@@ -94,8 +94,11 @@ async def seed(
                     await conn.execute(sa.text(ddl))
     progress("sequencing the audit events into the Merkle tree")
     from app.audit.service import sequence
+    from app.reports.totals import mark_all_stale
 
     await sequence(db, full=True)
+    # The load's new public accounts may be imitated in forces already there.
+    await mark_all_stale(db)
     # Fresh statistics, or the planner takes the bulk-loaded tables for nearly empty ones;
     # on PostgreSQL a VACUUM too, setting the visibility map as autovacuum would in time
     # (until then index-only scans still read the heap: the registry after a bulk load
