@@ -42,10 +42,18 @@ def _public_columns() -> Any:
     ).join(Force, Force.id == Account.force_id)
 
 
+# The public accounts' condition as literals, not bound values: the partial indexes over
+# the public accounts (trigrams, deletions) serve a prepared statement's generic plan
+# only when its condition visibly implies theirs.
+_PUBLIC_SQL = sa.text(
+    "accounts.status = 'active' AND accounts.classification IN ("
+    + ", ".join(f"'{c}'" for c in PUBLIC_CLASSIFICATIONS)
+    + ")"
+)
+
+
 def _public(query: Any) -> Any:
-    return query.where(
-        Account.status == "active", Account.classification.in_(PUBLIC_CLASSIFICATIONS)
-    )
+    return query.where(_PUBLIC_SQL)
 
 
 def _param(name: str) -> Any:
