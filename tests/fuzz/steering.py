@@ -30,7 +30,8 @@ from tests.fuzz.world import HOME, World
 
 # Path and body fields that name objects, by the kind of object they name.
 KINDS = {
-    "account_id": "account", "redirect_account_id": "account",
+    # Followers are redirected to a live account, never to a decommissioned one.
+    "account_id": "account", "redirect_account_id": "live_account",
     "person_id": "person", "owner_id": "person", "new_owner_id": "person",
     "unit_id": "unit", "parent_id": "unit", "objective_id": "objective",
     "guideline_id": "guideline", "request_id": "request", "hold_id": "hold",
