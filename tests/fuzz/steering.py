@@ -140,6 +140,11 @@ class Steering:
             for name, value in list(details.items()):
                 if name in KINDS and value is not None:
                     details[name] = self._id(name, value)
+            redirect = details.get("redirect_account_id")
+            if redirect is not None and redirect == body.get("account_id"):
+                # Followers go to another account than the one closing.
+                others = [a for a in self.world.ids["live_account"] if a != redirect]
+                details["redirect_account_id"] = _pick(redirect, others)
             if isinstance(details.get("objectives"), list):
                 codes = self.world.codes["objective"]
                 details["objectives"] = sorted({_pick(c, codes) for c in details["objectives"]})
