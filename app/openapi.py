@@ -21,6 +21,8 @@ from fastapi.routing import APIRoute
 from app.errors import PROBLEM_CONTENT_TYPE
 from app.models import enums
 from app.schemas import Problem, errors
+from app.workflows import states
+from app.workflows.checklists import CHECKLISTS
 
 API = "/api/v1"
 PUBLIC_PREFIX = f"{API}/public/"
@@ -76,13 +78,29 @@ def _account_links() -> list[Link]:
     ]
 
 
-def _request_links(request_id: str) -> list[Link]:
-    req = {"request_id": request_id}
-    moves = ("approve", "reject", "withdraw", "cancel", "complete")
+# The longest checklist of any kind (SPEC §6): a request's answer lists its kind's items in
+# order, and a link per position ticks each (past the end of a shorter list a position
+# names nothing, and a follower picks an item of its own: a 404 for the kind).
+CHECKLIST_LENGTH = max(len(items) for items in CHECKLISTS.values())
+
+
+def _request_links(state: str, ticks: bool = True) -> list[Link]:
+    """From an answer that leaves a request in `state`: the request, and the moves (one table,
+    app.workflows.states) and checklist ticks that can follow from that state."""
+    req = {"request_id": _ID}
+    each_item = [
+        ("post", "/requests/{request_id}/checklist/{item}",
+         {**req, "item": f"$response.body#/checklist/{n}/item"}, {"done": True})
+        for n in range(CHECKLIST_LENGTH)
+    ] if ticks and state == states.APPROVED else []  # fmt: skip
     return [
         ("get", "/requests/{request_id}", req, None),
-        *[("post", f"/requests/{{request_id}}/{move}", req, None) for move in moves],
-        ("post", "/requests/{request_id}/checklist/{item}", req, None),
+        *[
+            ("post", f"/requests/{{request_id}}/{m.action}", req, None)
+            for m in states.MOVES.values()
+            if m.source == state
+        ],
+        *each_item,
     ]
 
 
@@ -160,9 +178,20 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
     ("post", "/guidelines/{guideline_id}/signoffs", "201"): [
         ("get", "/signoffs/{signoff_id}", {"signoff_id": _ID}, None),
     ],
-    ("post", "/requests", "201"): _request_links(_ID),
-    ("post", "/requests/{request_id}/approve", "200"): _request_links(_ID),
-    ("post", "/requests/{request_id}/checklist/{item}", "200"): _request_links(_ID),
+    # Approval completes a kind with no checklist; the links are for those it leaves approved.
+    ("post", "/requests", "201"): _request_links(states.SUBMITTED),
+    ("post", "/requests/{request_id}/approve", "200"): _request_links(states.APPROVED),
+    # After a tick, on to completion; while items are left, its refusal names them (below).
+    ("post", "/requests/{request_id}/checklist/{item}", "200"): _request_links(
+        states.APPROVED, ticks=False
+    ),
+    # A completion refused for want of ticks names them (`missing`): on to each.
+    ("post", "/requests/{request_id}/complete", "409"): [
+        ("post", "/requests/{request_id}/checklist/{item}",
+         {"request_id": "$request.path.request_id", "item": f"$response.body#/missing/{n}"},
+         {"done": True})
+        for n in range(CHECKLIST_LENGTH)
+    ],
     ("get", "/requests/{request_id}", "200"): [
         ("post", f"/requests/{{request_id}}/{move}",
          {"request_id": "$request.path.request_id", "header.If-Match": "$response.header.ETag"},
@@ -296,10 +325,13 @@ def _add_links(schema: dict[str, Any]) -> None:
         source = _op(schema, method, path)
         response = source["responses"].setdefault(status, {"description": "Success."})
         links = response.setdefault("links", {})
-        for t_method, t_path, parameters, body in targets:
-            name = _link_name(t_method, t_path)
+        names = [_link_name(t_method, t_path) for t_method, t_path, *_ in targets]
+        for n, (t_method, t_path, parameters, body) in enumerate(targets):
+            name = names[n]
             if (t_method, t_path) == (method, path):
                 name = "NextPage"
+            elif names.count(name) > 1:  # one link per checklist position: numbered
+                name += str(names[:n].count(name))
             link: dict[str, Any] = {
                 "operationId": _op(schema, t_method, t_path)["operationId"],
                 "parameters": parameters,

@@ -46,6 +46,10 @@ class Problem(BaseModel):
     detail: str
     code: str
     errors: list[ProblemError] | None = None
+    missing: list[str] | None = Field(
+        default=None,
+        description="`checklist-incomplete`: the checklist items still to tick, by name.",
+    )
 
 
 _DATES = (

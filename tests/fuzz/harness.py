@@ -16,6 +16,7 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi import stateful
 
 from app.workflows import effects
+from app.workflows.checklists import CHECKLISTS
 from tests.fuzz.steering import Steering
 from tests.fuzz.world import HOME, World
 
@@ -53,7 +54,9 @@ REFUSALS = (400, 401, 403, 404, 405, 406, 409, 415, 422, 428, 429, "5xx")
 PHASES = (*PER_OPERATION, "stateful")
 
 
-def config(token: str, phases: tuple[str, ...] = PHASES) -> schemathesis.Config:
+def config(
+    token: str, phases: tuple[str, ...] = PHASES, steps: int = STATEFUL_STEPS, mode: str = "all"
+) -> schemathesis.Config:
     """Every check, the phases asked for, reproducible."""
     return schemathesis.Config.from_dict(
         {
@@ -68,8 +71,8 @@ def config(token: str, phases: tuple[str, ...] = PHASES) -> schemathesis.Config:
                 **{phase: {"enabled": phase in phases} for phase in PER_OPERATION},
                 "stateful": {
                     "enabled": "stateful" in phases,
-                    "max-steps": STATEFUL_STEPS,
-                    "generation": {"max-examples": STATEFUL_SCENARIOS},
+                    "max-steps": steps,
+                    "generation": {"max-examples": STATEFUL_SCENARIOS, "mode": mode},
                     # The document's own links. Links inferred from list answers pick each
                     # value from any item (a person of one force, a unit of another), which
                     # is no valid request.
@@ -96,8 +99,18 @@ def config(token: str, phases: tuple[str, ...] = PHASES) -> schemathesis.Config:
     )
 
 
-def load(app: Any, caller: Caller, token: str, world: World, phases: tuple[str, ...]) -> Any:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config(token, phases))
+def load(
+    app: Any,
+    caller: Caller,
+    token: str,
+    world: World,
+    phases: tuple[str, ...],
+    steps: int = STATEFUL_STEPS,
+    mode: str = "all",
+) -> Any:
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", app, config=config(token, phases, steps, mode)
+    )
     steering = Steering(world, national=caller.is_national)
 
     @schema.hook("map_case")
@@ -152,6 +165,18 @@ def submitted_by_a_colleague(_ctx: Any, case: schemathesis.Case, _kwargs: dict[s
 # A kind that fits each state (SPEC §6), with the details it needs, tried in this order.
 _FITTING = (("registration", {}), ("decommission", {"reason_code": "other"}),
             ("transfer", {}))  # fmt: skip
+# Set while scenarios work requests through to completion (`with_checklist`): a kind with a
+# checklist where the account allows one (approval itself completes the others).
+WITH_CHECKLIST: dict[str, bool] = {}
+
+
+@contextmanager
+def with_checklist() -> Iterator[None]:
+    WITH_CHECKLIST["on"] = True
+    try:
+        yield
+    finally:
+        WITH_CHECKLIST.clear()
 
 
 def _fitting_kind(case: schemathesis.Case, auth: str) -> None:
@@ -167,15 +192,20 @@ def _fitting_kind(case: schemathesis.Case, auth: str) -> None:
     if reply.status_code != 200:
         return
     account = SimpleNamespace(**reply.json())
-    if effects.fit_problem(str(body.get("kind")), account) is None:  # type: ignore[arg-type]
+    fitting = [
+        (kind, details)
+        for kind, details in _FITTING
+        if effects.fit_problem(kind, account) is None  # type: ignore[arg-type]
+    ]
+    if WITH_CHECKLIST and any(CHECKLISTS[kind] for kind, _ in fitting):
+        fitting = [(kind, details) for kind, details in fitting if CHECKLISTS[kind]]
+    generated = str(body.get("kind"))
+    fits = effects.fit_problem(generated, account) is None  # type: ignore[arg-type]
+    if not fitting or (fits and (CHECKLISTS.get(generated) or not WITH_CHECKLIST)):
         return
-    for kind, details in _FITTING:
-        if effects.fit_problem(kind, account) is None:  # type: ignore[arg-type]
-            owner = (
-                {"owner_id": body.get("details", {}).get("owner_id")} if kind == "transfer" else {}
-            )
-            body.update(kind=kind, details={**details, **{k: v for k, v in owner.items() if v}})
-            return
+    kind, details = fitting[0]
+    owner = {"owner_id": body.get("details", {}).get("owner_id")} if kind == "transfer" else {}
+    body.update(kind=kind, details={**details, **{k: v for k, v in owner.items() if v}})
 
 
 _likely_root = stateful.is_likely_root_transition
@@ -202,10 +232,17 @@ def uninstall_hooks() -> None:
         schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.unregister(hook)
 
 
+def _accounts_are_roots(operation: Any, _node: Any, _produced_anywhere: set[str]) -> bool:
+    # A request for a random account is a 404: a decision's scenarios start with an account.
+    return bool(operation.method == "post" and operation.path == "/api/v1/accounts")
+
+
 @contextmanager
-def creates_are_roots() -> Iterator[None]:
-    """Scenarios may start with any create (see _creates_are_roots)."""
-    stateful.is_likely_root_transition = _creates_are_roots
+def creates_are_roots(only_accounts: bool = False) -> Iterator[None]:
+    """Scenarios may start with any create (see _creates_are_roots), or only with account
+    creation."""
+    rule = _accounts_are_roots if only_accounts else _creates_are_roots
+    stateful.is_likely_root_transition = rule
     try:
         yield
     finally:

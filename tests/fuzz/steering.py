@@ -30,7 +30,8 @@ from tests.fuzz.world import HOME, World
 
 # Path and body fields that name objects, by the kind of object they name.
 KINDS = {
-    "account_id": "account", "redirect_account_id": "account",
+    # Followers are redirected to a live account, never to a decommissioned one.
+    "account_id": "account", "redirect_account_id": "live_account",
     "person_id": "person", "owner_id": "person", "new_owner_id": "person",
     "unit_id": "unit", "parent_id": "unit", "objective_id": "objective",
     "guideline_id": "guideline", "request_id": "request", "hold_id": "hold",
@@ -139,6 +140,11 @@ class Steering:
             for name, value in list(details.items()):
                 if name in KINDS and value is not None:
                     details[name] = self._id(name, value)
+            redirect = details.get("redirect_account_id")
+            if redirect is not None and redirect == body.get("account_id"):
+                # Followers go to another account than the one closing.
+                others = [a for a in self.world.ids["live_account"] if a != redirect]
+                details["redirect_account_id"] = _pick(redirect, others)
             if isinstance(details.get("objectives"), list):
                 codes = self.world.codes["objective"]
                 details["objectives"] = sorted({_pick(c, codes) for c in details["objectives"]})

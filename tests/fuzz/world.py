@@ -139,6 +139,7 @@ async def seed(
     world.add("account", live.id, unofficial.id, pending.id, corporate.id, gone.id)
     world.add_away("account", away_acct.id)
     live_accounts = (live, unofficial, pending, corporate)
+    world.add("live_account", *(a.id for a in live_accounts))
     world.codes["url"] = [a.url for a in live_accounts]
     world.codes["account"] = [f"{a.platform}:{a.handle}" for a in live_accounts]
 
