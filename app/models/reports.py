@@ -17,6 +17,7 @@ class ReportStale(Base):
     deletes the rows it has accounted for."""
 
     __tablename__ = "report_stale"
+    __table_args__ = (sa.Index("ix_report_stale_force_id", "force_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     force_id: Mapped[uuid.UUID | None]

@@ -72,6 +72,8 @@ def upgrade() -> None:
         sa.Column("force_id", sa.Uuid(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_stale")),
     )
+    # Readers look up the marks of their forces (and the NULL "every force" ones).
+    op.create_index("ix_report_stale_force_id", "report_stale", ["force_id"])
     op.create_table(
         "report_totals",
         sa.Column("force_id", sa.Uuid(), nullable=False),
@@ -94,4 +96,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_events_report_stale ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS audit_events_mark_report_stale()")
     op.drop_table("report_totals")
+    op.drop_index("ix_report_stale_force_id", table_name="report_stale")
     op.drop_table("report_stale")
