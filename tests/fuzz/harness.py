@@ -17,7 +17,7 @@ from schemathesis.specs.openapi import stateful
 
 from app.workflows import effects
 from app.workflows.checklists import CHECKLISTS
-from tests.fuzz.steering import Steering
+from tests.fuzz.steering import Steering, one_key_per_request
 from tests.fuzz.world import HOME, World
 
 SEED = 20261125
@@ -160,6 +160,7 @@ def submitted_by_a_colleague(_ctx: Any, case: schemathesis.Case, _kwargs: dict[s
         return
     _fitting_kind(case, headers["Authorization"])
     case.headers = {**headers, "Authorization": f"Bearer {token}"}
+    one_key_per_request(case)  # the body may have changed
 
 
 # A kind that fits each state (SPEC §6), with the details it needs, tried in this order.

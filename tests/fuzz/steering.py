@@ -68,6 +68,19 @@ def account_link(seed: object) -> tuple[str, str, str]:
     return parsed.platform, parsed.handle, url
 
 
+def one_key_per_request(case: schemathesis.Case) -> None:
+    """A key names one request: the same key with another body is refused by design, so a
+    generated key is made the request's own (again after any hook that changes the body)."""
+    headers = case.headers
+    if not headers or "Idempotency-Key" not in headers:
+        return
+    seed = json.dumps([case.path, case.path_parameters, case.query, case.body],
+                      sort_keys=True, default=str)  # fmt: skip
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:16]
+    generated = str(headers["Idempotency-Key"]).split("~", 1)[0][:200]
+    headers["Idempotency-Key"] = f"{generated}~{digest}"
+
+
 class Steering:
     def __init__(self, world: World, *, national: bool) -> None:
         self.world = world
@@ -217,14 +230,7 @@ class Steering:
         case.body = out.getvalue()
 
     def headers(self, case: schemathesis.Case) -> None:
-        headers = case.headers
-        if not headers or "Idempotency-Key" not in headers:
-            return
-        # A key names one request: the same key with another body is refused by design.
-        seed = json.dumps([case.path, case.path_parameters, case.query, case.body],
-                          sort_keys=True, default=str)  # fmt: skip
-        digest = hashlib.sha256(seed.encode()).hexdigest()[:16]
-        headers["Idempotency-Key"] = f"{str(headers['Idempotency-Key'])[:200]}-{digest}"
+        one_key_per_request(case)
 
     def __call__(self, case: schemathesis.Case) -> schemathesis.Case:
         meta = case.meta
