@@ -27,8 +27,14 @@ class Receiver:
     secret: str | None = None
     status: int = 200
     delay: float = 0.0
+    # Hold the first deliveries until this many are in flight at once (at most 5 s): shows
+    # that several senders work at the same time, whatever the machine's speed.
+    gather: int = 0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    most_at_once: int = 0
+    _active: int = 0
+    _gathered: threading.Event = field(default_factory=threading.Event)
     server: ThreadingHTTPServer | None = None
 
     def start(self) -> Receiver:
@@ -38,8 +44,19 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                if receiver.delay:
-                    time.sleep(receiver.delay)
+                with receiver.lock:
+                    receiver._active += 1
+                    receiver.most_at_once = max(receiver.most_at_once, receiver._active)
+                    if receiver._active >= receiver.gather:
+                        receiver._gathered.set()
+                try:
+                    if receiver.gather:
+                        receiver._gathered.wait(timeout=5)
+                    if receiver.delay:
+                        time.sleep(receiver.delay)
+                finally:
+                    with receiver.lock:
+                        receiver._active -= 1
                 verified, payload = False, None
                 if receiver.secret is not None:
                     try:

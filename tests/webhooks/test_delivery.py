@@ -11,7 +11,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from app import clock
 from app.db import Database
@@ -198,25 +197,30 @@ async def test_two_workers_share_the_work_without_sending_an_event_twice(
 ):
     monkeypatch.setattr(settings, "webhook_concurrency", 2)
     hook = await subscribe(client, tokens.headers("comms_admin"), receiver.url, ["hold.placed"])
-    receiver.secret, receiver.delay = hook["secret"], 0.05
+    # Each worker sends at most two at once: three in flight means both are sending.
+    receiver.secret, receiver.delay, receiver.gather = hook["secret"], 0.05, 3
     for _ in range(30):
         await place_hold(client, tokens, await make_account(session, forces[0]))
+    # Two running workers (a `--once` run ends as soon as it finds nothing it may take,
+    # even while the other is still routing), stopped once every event has arrived.
+    monkeypatch.setattr(settings, "worker_poll_seconds", 0.1)
     second = Database(settings)
+    stop = asyncio.Event()
+    one, two = Worker(db), Worker(second)
     try:
-        # Both connected, and the scheduled jobs already run (whichever worker ran them
-        # would meanwhile leave every delivery to the other), before the two start.
-        for database in (db, second):
-            async with database.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        await Worker(db).run_jobs()
-        one, two = Worker(db), Worker(second)
-        await asyncio.gather(one.run_once(), two.run_once())
+        running = [asyncio.create_task(w.run(stop)) for w in (one, two)]
+        started = time.monotonic()
+        while len(receiver.received) < 30 and time.monotonic() - started < 60:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*running)
     finally:
         await second.dispose()
     ids = receiver.ids()
     assert sorted(ids) == sorted(await event_ids(session, "hold.placed"))
     assert len(ids) == len(set(ids)) == 30
     assert one.delivered + two.delivered == 30
+    assert receiver.most_at_once >= 3
     assert one.delivered > 0 and two.delivered > 0, (one.delivered, two.delivered)
     assert all(r.verified for r in receiver.received)
 
